@@ -1,0 +1,170 @@
+"""The `eval` stage: score a predictions file (or a sampler) on GSM8K, MATH or MATH500.
+
+Two entry points share one scoring and report path:
+
+* `evaluate_predictions`: any system's outputs, read from a predictions file
+  (`predictions.py` documents the format). Top-1 is each problem's first response; maj@k and
+  pass@k use all its responses.
+* `evaluate_model`: a `generate_fn(prompts, n, temperature) -> list[list[str]]` (n completions
+  per prompt, temperature 0 = greedy) in the paper's protocol: greedy top-1 and, when
+  `num_samples > 0`, n samples at `temperature` for maj@k/pass@k (arXiv:2402.03300 §5.3,
+  Table 5; self-consistency at T=0.7, Fig. 7), plus the audit's temperature sweep and
+  paraphrase checks. Any sampler plugs in here.
+
+`run(config, workdir)` is the stage function dispatched by `deepseekmath_jax.main`
+(`configs/eval.py`); it evaluates `config.predictions` and writes the report into
+`config.output_dir` or `<workdir>/eval_<benchmark>`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Sequence
+
+from absl import logging
+import ml_collections
+
+from deepseekmath_jax.evaluation import audit
+from deepseekmath_jax.evaluation import benchmarks
+from deepseekmath_jax.evaluation import metrics
+from deepseekmath_jax.evaluation import predictions as predictions_lib
+from deepseekmath_jax.evaluation import prompts as prompts_lib
+from deepseekmath_jax.evaluation import report as report_lib
+from deepseekmath_jax.evaluation import scoring
+
+
+def problem_rows(results: Sequence[metrics.ProblemResult], threshold: float) -> list[dict]:
+  """Per-problem rows for problems.jsonl: verdicts, answers and confidence signals."""
+  rows = []
+  for r in results:
+    conf = metrics.confidence(r, threshold) if not r.missing else None
+    rows.append({
+        "id": r.problem_id, "subject": r.subject, "level": r.level, "reference": r.reference,
+        "missing": r.missing,
+        "top1": dataclasses.asdict(r.top1) if r.top1 else None,
+        "num_samples": len(r.samples),
+        "num_correct": sum(s.correct for s in r.samples),
+        "num_correct_strict": sum(s.correct_strict for s in r.samples),
+        "confidence": dataclasses.asdict(conf) if conf else None,
+    })
+  return rows
+
+
+def _build_report(benchmark: str, split: str, problems: Sequence[benchmarks.Problem],
+                  results: Sequence[metrics.ProblemResult], *, strict: bool,
+                  threshold: float, source: dict[str, Any]) -> dict[str, Any]:
+  del problems  # the results carry what the report needs
+  return {
+      "benchmark": benchmark,
+      "split": split,
+      "source": source,
+      "summary": metrics.summarize(results, strict=strict, disagreement_threshold=threshold),
+      "audit": {"length_split": audit.length_split(results),
+                "error_taxonomy": audit.error_taxonomy(results)},
+  }
+
+
+def evaluate_predictions(benchmark: str, problems: Sequence[benchmarks.Problem],
+                         predictions_path: str, *, split: str = "test", strict: bool = False,
+                         deadline_s: float = 2.0, only_predicted: bool = False,
+                         disagreement_threshold: float = 0.5,
+                         output_dir: str | None = None) -> dict[str, Any]:
+  """Scores a predictions file; writes the report when output_dir is given; returns it.
+
+  Args:
+    benchmark: benchmark name, for the report.
+    problems: the benchmark's problems (all of them: the denominator).
+    predictions_path: the jsonl predictions file.
+    split: split name, for the report.
+    strict: headline mode (both modes are always graded; see `metrics.summarize`).
+    deadline_s: verifier deadline per response.
+    only_predicted: score only problems that have a prediction (the report says so) instead of
+      counting the others as wrong.
+    disagreement_threshold: agreement below which a problem is flagged.
+    output_dir: where to write report.json/.md/problems.jsonl/PNGs (None: write nothing).
+  """
+  preds = predictions_lib.read_predictions(predictions_path, problems)
+  scored = [p for p in problems if p.id in preds.responses] if only_predicted else list(problems)
+  results = scoring.score(scored, preds.responses, deadline_s=deadline_s)
+  report = _build_report(benchmark, split, scored, results, strict=strict,
+                         threshold=disagreement_threshold,
+                         source={"predictions": os.path.abspath(predictions_path),
+                                 "only_predicted": only_predicted,
+                                 "benchmark_size": len(problems)})
+  report["input"] = preds.counts()
+  if output_dir:
+    paths = report_lib.write_report(report, problem_rows(results, disagreement_threshold),
+                                    output_dir)
+    logging.info("wrote %s", ", ".join(paths))
+  return report
+
+
+def evaluate_model(benchmark: str, problems: Sequence[benchmarks.Problem],
+                   generate_fn: audit.GenerateFn, *, split: str = "test",
+                   prompt_format: str = "zero_shot_cot",
+                   num_samples: int = 0, temperature: float = 0.7, strict: bool = False,
+                   deadline_s: float = 2.0, sweep_temperatures: Sequence[float] = (),
+                   sweep_samples: int = 4, paraphrases: bool = False,
+                   disagreement_threshold: float = 0.5,
+                   output_dir: str | None = None) -> dict[str, Any]:
+  """Evaluates a sampler with the paper's protocol (see module docstring); returns the report.
+
+  Args:
+    benchmark: benchmark name, for the report.
+    problems: the problems to evaluate.
+    split: split name, for the report.
+    generate_fn: `generate_fn(prompts, n, temperature) -> list[list[str]]`.
+    prompt_format: a `prompts.FORMATS` key (zero-shot chat CoT for Instruct/RL, few-shot for Base).
+    num_samples: samples per problem for maj@k/pass@k (0: greedy top-1 only).
+    temperature: sampling temperature of those samples.
+    strict: headline mode.
+    deadline_s: verifier deadline per response.
+    sweep_temperatures: temperatures for the audit's sweep (empty: no sweep).
+    sweep_samples: samples per problem at each non-zero sweep temperature.
+    paraphrases: run the paraphrase audit (one greedy pass per template).
+    disagreement_threshold: agreement below which a problem is flagged.
+    output_dir: where to write the report files (None: write nothing).
+  """
+  fmt = prompts_lib.get_format(prompt_format)
+  greedy = {pid: rs[0] for pid, rs in audit.generate(problems, generate_fn, fmt, 1, 0.0).items()}
+  samples = (audit.generate(problems, generate_fn, fmt, num_samples, temperature)
+             if num_samples > 0 else {})
+  results = scoring.score(problems, samples, top1_by_id=greedy, deadline_s=deadline_s)
+  report = _build_report(benchmark, split, problems, results, strict=strict,
+                         threshold=disagreement_threshold,
+                         source={"prompt_format": prompt_format, "num_samples": num_samples,
+                                 "temperature": temperature})
+  if sweep_temperatures:
+    report["audit"]["temperature_sweep"] = audit.temperature_sweep(
+        problems, generate_fn, temperatures=sweep_temperatures, n=sweep_samples,
+        prompt_format=fmt, deadline_s=deadline_s)
+  if paraphrases:
+    report["audit"]["paraphrase"] = audit.paraphrase_perturbation(
+        problems, generate_fn, deadline_s=deadline_s)
+  if output_dir:
+    paths = report_lib.write_report(report, problem_rows(results, disagreement_threshold),
+                                    output_dir)
+    logging.info("wrote %s", ", ".join(paths))
+  return report
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Stage entry (configs/eval.py): scores `config.predictions` and writes the report."""
+  if not config.predictions:
+    raise ValueError(
+        "config.predictions is empty: the eval stage scores a predictions file "
+        "(--config.predictions=FILE.jsonl). To evaluate a model, call "
+        "deepseekmath_jax.evaluation.run.evaluate_model with a sampler's generate_fn.")
+  problems = benchmarks.load_benchmark(config.benchmark, config.data_dir, config.split)
+  if config.max_problems:
+    problems = problems[:config.max_problems]
+  output_dir = config.output_dir or os.path.join(workdir, f"eval_{config.benchmark}")
+  report = evaluate_predictions(
+      config.benchmark, problems, config.predictions, split=config.split, strict=config.strict,
+      deadline_s=config.deadline_s, only_predicted=config.only_predicted,
+      disagreement_threshold=config.disagreement_threshold, output_dir=output_dir)
+  s = report["summary"]
+  logging.info("%s %s top-1 = %.2f%% (%d problems, %d missing)", config.benchmark, s["mode"],
+               100 * s["headline_top1"], s["num_problems"], s["num_missing"])
+  return report

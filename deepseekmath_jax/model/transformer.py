@@ -1,0 +1,143 @@
+"""The decoder-only transformer (LlamaForCausalLM layout, as DeepSeekMath-7B).
+
+`Transformer(cfg, rngs=...)` with `cfg = config_lib.model_config(variant)`.
+
+  logits_BxLxV = model(tokens_BxL)                                   # training / scoring
+  logits_BxLxV = model(tokens_BxL, positions=pos_BxL, segment_ids=seg_BxL)   # packed rows
+  logits_BxLxV, cache = model(tokens_BxL, positions=pos_BxL, cache=cache)     # prefill/decode
+
+Packed rows: tokens with different `segment_ids` never attend to each other; segment 0 is
+padding. Without a cache attention is causal within a segment. Options: parameter and
+compute dtypes, rematerialization of each block (`remat="block"`), and `scan_layers`
+(blocks stacked on a leading "layers" axis and applied with `lax.scan`: one block to
+compile instead of N).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from deepseekmath_jax import sharding
+from deepseekmath_jax.model.kv_cache import KVCache, LayerCache
+from deepseekmath_jax.model.layers import Block, RMSNorm, _param
+
+
+def _stacked_blocks(cfg: Any, rngs: nnx.Rngs) -> Block:
+  """N blocks with parameters stacked on a leading axis named "layers"."""
+
+  @nnx.split_rngs(splits=cfg.num_layers)
+  @nnx.vmap(in_axes=(0,), out_axes=0, transform_metadata={nnx.PARTITION_NAME: "layers"})
+  def make(r: nnx.Rngs) -> Block:
+    return Block(cfg, rngs=r)
+
+  return make(rngs)
+
+
+class Transformer(nnx.Module):
+  """Embedding → N pre-norm blocks → final RMSNorm → LM head (untied unless configured)."""
+
+  def __init__(self, cfg: Any, *, rngs: nnx.Rngs):
+    self.cfg = cfg
+    pd = jnp.dtype(cfg.param_dtype)
+    self.embed = _param(rngs, (cfg.vocab_size, cfg.embed_dim), ("vocab", "embed"), pd)
+    if cfg.scan_layers:
+      self.blocks = _stacked_blocks(cfg, rngs)
+    else:
+      self.blocks = nnx.List([Block(cfg, rngs=rngs) for _ in range(cfg.num_layers)])
+    self.final_norm = RMSNorm(cfg.embed_dim, eps=cfg.norm_eps, param_dtype=cfg.param_dtype,
+                              rngs=rngs)
+    if not cfg.tie_embeddings:
+      self.lm_head = _param(rngs, (cfg.embed_dim, cfg.vocab_size), ("embed", "vocab"), pd)
+
+  def __call__(self, tokens_BxL: jax.Array, *, positions: jax.Array | None = None,
+               segment_ids: jax.Array | None = None, cache: KVCache | None = None):
+    hidden_BxLxD, cache = self.hidden_states(tokens_BxL, positions=positions,
+                                             segment_ids=segment_ids, cache=cache)
+    logits_BxLxV = self.logits(hidden_BxLxD)
+    return logits_BxLxV if cache is None else (logits_BxLxV, cache)
+
+  def logits(self, hidden_BxLxD: jax.Array) -> jax.Array:
+    dt = jnp.dtype(self.cfg.dtype)
+    if self.cfg.tie_embeddings:
+      w_DxV = self.embed[...].astype(dt).T
+    else:
+      w_DxV = self.lm_head[...].astype(dt)
+    logits = hidden_BxLxD.astype(dt) @ w_DxV
+    return sharding.shard(logits, ("act_batch", "act_seq", "act_vocab"))
+
+  def hidden_states(self, tokens_BxL: jax.Array, *, positions: jax.Array | None = None,
+                    segment_ids: jax.Array | None = None, cache: KVCache | None = None):
+    """Final-norm hidden states [B, L, D] (and the updated cache when one is given)."""
+    cfg = self.cfg
+    b, l = tokens_BxL.shape
+    if segment_ids is None:
+      segment_ids = jnp.ones((b, l), jnp.int32)
+    if positions is None:
+      start = 0 if cache is None else cache.index
+      positions = jnp.broadcast_to(start + jnp.arange(l, dtype=jnp.int32), (b, l))
+    if cache is None:
+      causal_LxL = jnp.tril(jnp.ones((l, l), bool))
+      same_BxLxL = segment_ids[:, :, None] == segment_ids[:, None, :]
+      mask = causal_LxL[None] & same_BxLxL & (segment_ids != 0)[:, None, :]
+      new_valid = None
+    else:
+      mask, new_valid = cache.attention_mask(segment_ids)
+
+    x = jnp.take(self.embed[...], tokens_BxL, axis=0).astype(jnp.dtype(cfg.dtype))
+    x = sharding.shard(x, ("act_batch", "act_seq", "act_embed"))
+
+    def apply_block(block: Block, x, layer_cache):
+      return block(x, positions, mask, layer_cache)
+
+    if cfg.remat == "block":
+      apply_block = nnx.remat(apply_block)
+    elif cfg.remat != "none":
+      raise ValueError(f"model.remat must be 'none' or 'block', got {cfg.remat!r}")
+
+    if cfg.scan_layers:
+      x, cache = self._scan_blocks(apply_block, x, cache)
+    else:
+      new_k, new_v = [], []
+      for n, block in enumerate(self.blocks):
+        layer_cache = None if cache is None else cache.layer(n)
+        x, layer_cache = apply_block(block, x, layer_cache)
+        if cache is not None:
+          new_k.append(layer_cache.k_BxSxKxE)
+          new_v.append(layer_cache.v_BxSxKxE)
+      if cache is not None:
+        cache = cache.replace(k=jnp.stack(new_k), v=jnp.stack(new_v))
+    if cache is not None:
+      cache = cache.replace(valid_BxS=new_valid, index=cache.index + l)
+    return self.final_norm(x), cache
+
+  def _scan_blocks(self, apply_block, x, cache: KVCache | None):
+    graphdef, state = nnx.split(self.blocks)
+
+    def body(x, layer):
+      block_state, kv = layer
+      block = nnx.merge(graphdef, block_state)
+      layer_cache = None
+      if cache is not None:
+        k, v, pk, pv = kv
+        layer_cache = LayerCache(k, v, cache.index, pk, pv)
+      x, layer_cache = apply_block(block, x, layer_cache)
+      out = None if layer_cache is None else (layer_cache.k_BxSxKxE, layer_cache.v_BxSxKxE)
+      return x, out
+
+    kv = None
+    if cache is not None:
+      kv = (cache.k, cache.v, cache.prefix_k, cache.prefix_v)
+    x, out = jax.lax.scan(body, x, (state, kv))
+    if cache is not None:
+      cache = cache.replace(k=out[0], v=out[1])
+    return x, cache
+
+
+def count_params(model_or_state: Any) -> int:
+  """Number of parameters (works on abstract models from `nnx.eval_shape`)."""
+  state = nnx.state(model_or_state, nnx.Param)
+  return sum(int(x.size) for x in jax.tree.leaves(state))

@@ -1,0 +1,56 @@
+"""Math answer verifier: the GRPO reward and the judge of every evaluation (arXiv:2402.03300).
+
+    from deepseekmath_jax.verifier import grade, grade_batch
+    grade("... so the answer is $\\boxed{\\frac{1}{2}}$.", "0.5")   # Grade(correct=True, ...)
+    grade_batch(responses, references, strict=True, deadline_s=2.0, questions=questions)
+
+`grade(response, reference, *, strict=False, question=None, deadline_s=2.0) -> Grade` with
+`Grade.correct`, `Grade.reason`, `Grade.pred`, `Grade.ref` (the normalized extracted answers).
+`extract_answer(text)` and `extract_reference(reference)` expose the extraction step and
+`answer_key(answer, question=None)` a canonical key for majority voting.
+
+Extraction: the last `\\boxed{}` (`\\fbox`, `\\boxed 5`; adjacent final boxes form one list), else
+the GSM8K `####` line, the Minerva "The final answer is X. I hope it is correct.", "The answer is
+X", a bare answer, and (relaxed only) the last number. An empty or unclosed last box is no answer.
+
+Semantics (DESIGN.md "Verifier semantics"):
+
+relaxed (default): the official evaluation's leniency with its bugs fixed.
+  - numbers compare exactly in any form (fractions, decimals, repeating decimals, mixed numbers,
+    separators, scientific notation, surds, powers); no tolerance makes 0.3333 equal 1/3 or
+    1112122 equal 1112112. Float noise (12+ significant digits within 1e-12) is accepted, and an
+    exact form matching a rounded decimal reference (sqrt(2) vs 1.41) is accepted;
+  - percent: X% = X/100; a bare 25 matches 25% when the reference or the question is about
+    percent, never a plain number (50 is not 0.5);
+  - units: the same quantity in another unit and a missing unit are accepted; a unit that changes
+    the quantity (25 m vs 25 km) is `unit_mismatch`;
+  - `x = 5` equals `5`; an inequality equals its interval; a tuple equals a column vector;
+    `j` equals `i`; an option letter equals its option text when the question lists options.
+strict: equal value *and* same kind: the reference's unit, no percent/number mixing, interval vs
+  inequality vs set, tuple vs vector, letter vs text, the question's prescribed order, and no
+  last-number fallback in extraction. What relaxed accepts and strict refuses is reported as
+  `format_mismatch` or `unit_mismatch`.
+Both modes: ordered pairs/tuples/vectors are ordered, sets and "all solutions" lists are not,
+interval brackets always matter, an answer restating the input of a factor/expand/convert task is
+wrong, a rounding instruction in the question must be followed.
+
+Reasons (`REASONS`, fixed taxonomy): correct, wrong_value, no_answer, parse_error,
+format_mismatch, unit_mismatch, timeout. `Grade.correct` is True exactly when reason == "correct".
+
+Safety: model text is never evaluated as code. Numbers use exact `fractions.Fraction` arithmetic
+with size bounds; sympy (through the latex2sympy2_extended parser) runs only in worker processes
+with a wall-clock deadline, and a worker past it is killed and replaced. Inputs are capped
+(131 072 characters per response, 1 000 per extracted answer); invalid text is `parse_error`.
+"""
+
+from deepseekmath_jax.verifier.extract import extract_answer
+from deepseekmath_jax.verifier.extract import extract_reference
+from deepseekmath_jax.verifier.grading import answer_key
+from deepseekmath_jax.verifier.grading import Grade
+from deepseekmath_jax.verifier.grading import grade
+from deepseekmath_jax.verifier.grading import grade_batch
+from deepseekmath_jax.verifier.grading import REASONS
+from deepseekmath_jax.verifier.pool import shutdown
+
+__all__ = ["Grade", "REASONS", "answer_key", "extract_answer", "extract_reference", "grade",
+           "grade_batch", "shutdown"]
