@@ -1,0 +1,50 @@
+"""The experiment launcher: run names, commands, result collection, table and plot."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "experiments"))
+
+import launch  # noqa: E402
+
+EXPERIMENT = '''"""Toy sweep."""
+BASE = "configs/eval.py:tiny"
+RESULTS = {"acc": "stages.grpo.greedy_accuracy", "k": "stages.grpo.k"}
+def get_sweep():
+  return [{"grpo.beta": b} for b in (0.0, 0.04)]
+'''
+
+
+def test_collect_and_write(tmp_path):
+  exp = tmp_path / "toy.py"
+  exp.write_text(EXPERIMENT)
+  module = launch.load_experiment(exp)
+  sweep = module.get_sweep()
+  assert launch.run_name(sweep[1]) == "grpo.beta=0.04"
+  cmd = launch.command(module.BASE, tmp_path / "r", sweep[1])
+  assert cmd[-1] == "--config.grpo.beta=0.04" and "--config=configs/eval.py:tiny" in cmd
+  root = tmp_path / "runs"
+  (root / "grpo.beta=0.0").mkdir(parents=True)
+  (root / "grpo.beta=0.0" / "report.json").write_text(
+      json.dumps({"stages": {"grpo": {"greedy_accuracy": 0.5, "k": 8}}}))
+  rows = launch.collect(root, sweep, module.RESULTS)
+  assert rows[0]["status"] == "done" and rows[0]["acc"] == 0.5 and rows[0]["k"] == 8
+  assert rows[1]["status"] == "missing" and "acc" not in rows[1]
+  launch.write_results(root, rows, module.RESULTS, "Toy sweep")
+  table = (root / "results.md").read_text()
+  assert "| grpo.beta=0.0 | done | 0.5000 | 8 |" in table
+  assert (root / "results.png").stat().st_size > 1000
+
+
+def test_dry_run_prints_commands(tmp_path):
+  exp = tmp_path / "toy.py"
+  exp.write_text(EXPERIMENT)
+  proc = subprocess.run([sys.executable, "experiments/launch.py", f"--experiment={exp}",
+                         f"--root={tmp_path / 'runs'}", "--dry_run", "--alsologtostderr"],
+                        cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 0, proc.stderr
+  assert "--config.grpo.beta=0.04" in proc.stderr
+  assert "| grpo.beta=0.0 | missing |" in proc.stdout
