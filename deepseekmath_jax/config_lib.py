@@ -221,5 +221,6 @@ def trainer_config(*, stage: str, recipe: dict, data: ml_collections.ConfigDict,
   config.debug = ml_collections.ConfigDict(dict(
       nan_at_steps="",                              # test hook: "3,4" poisons those steps' loss
       kill_at_step=0,                               # test hook: SIGKILL self after step k (0 = off)
+      sigterm_at_step=0,                            # test hook: SIGTERM self after step k (0 = off)
   ))
   return config

@@ -29,9 +29,10 @@ _ITEMS = ("apples", "books", "coins", "marbles", "pencils", "stamps")
 
 
 @functools.cache
-def _docstrings() -> tuple[str, ...]:
+def stdlib_docstrings(modules: tuple[str, ...] = _DOC_MODULES) -> tuple[str, ...]:
+  """`module.name\n\ndocstring` of the public functions and classes of stdlib `modules`."""
   docs = []
-  for module_name in _DOC_MODULES:
+  for module_name in modules:
     module = importlib.import_module(module_name)
     for name in sorted(dir(module)):
       if name.startswith("_"):
@@ -88,7 +89,7 @@ class SyntheticSource:
       question, answer = _problem(rng)
       return {"question": question, "answer": answer}
     if rng.random() < 0.25:
-      docs = _docstrings()
+      docs = stdlib_docstrings()
       return {"text": docs[rng.randrange(len(docs))]}
     pairs = [_problem(rng) for _ in range(rng.randint(1, 6))]
     return {"text": "\n\n".join(f"Question: {q}\nAnswer: {a}" for q, a in pairs)}

@@ -1,0 +1,125 @@
+r"""The whole DeepSeekMath pipeline on one CPU: `make demo`.
+
+  python -m deepseekmath_jax.main --config=configs/pipeline.py:demo --workdir=runs/demo
+  python -m deepseekmath_jax.main --config=configs/pipeline.py:smoke --workdir=/tmp/smoke
+
+Stages (deepseekmath_jax/pipeline.py), each in `<workdir>/<stage>/` and skipped when done:
+data (generated problems + stdlib prose + planted duplicates and contamination) -> corpus
+engine -> SentencePiece tokenizer -> pretraining from scratch -> SFT -> GRPO -> evaluation
+of the pretrain, SFT and GRPO checkpoints with identical decoding -> report.
+
+Variants:
+  demo    under 20 minutes on 2 CPU cores: a 4-layer, 1.1M-parameter model pretrained from
+          scratch on ~1.2M tokens, SFT, 40 GRPO steps of 8 questions x 8 samples, and 500
+          held-out problems, greedy + 8 samples per problem per checkpoint.
+  smoke   every stage at toy sizes, in a couple of minutes (tests); `tiny` is the same.
+"""
+
+import ml_collections
+
+from deepseekmath_jax import config_lib
+
+# Per variant: the knobs that differ between demo and smoke.
+_SIZES = {
+    "demo": dict(math_docs=2400, drill_docs=0, prose_docs=400, negative_docs=400,
+                 eval_problems=500, sft_examples=3000, rl_questions=3000, layers=4, dim=128,
+                 heads=4, mlp=384, vocab=1024, pretrain_steps=600, pretrain_batch=8,
+                 sft_steps=40, sft_batch=16, grpo_steps=40, grpo_questions=8, group=8,
+                 eval_samples=8, eval_batch=128, corpus_workers=2, recall_iterations=2),
+    "smoke": dict(math_docs=120, drill_docs=10, prose_docs=40, negative_docs=60,
+                  eval_problems=24, sft_examples=64, rl_questions=64, layers=1, dim=32,
+                  heads=2, mlp=64, vocab=384, pretrain_steps=4, pretrain_batch=4,
+                  sft_steps=3, sft_batch=4, grpo_steps=2, grpo_questions=2, group=4,
+                  eval_samples=4, eval_batch=32, corpus_workers=1, recall_iterations=1),
+}
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  a = config_lib.parse_arg(arg, variant="demo", tiny=False)
+  variant = "smoke" if a.tiny or a.variant == "tiny" else a.variant
+  if variant not in _SIZES:
+    raise ValueError(f"configs/pipeline.py: unknown variant {variant!r}; known: "
+                     f"{sorted(_SIZES)} (and tiny = smoke)")
+  s = _SIZES[variant]
+  c = ml_collections.ConfigDict()
+  c.stage = "pipeline"                 # deepseekmath_jax/pipeline.py
+  c.seed = 0                           # the one seed: data streams, init, data order, sampling
+  c.variant = variant                  # for the report
+
+  c.data = ml_collections.ConfigDict(dict(
+      min_steps=1,                     # fewest arithmetic steps per solution
+      max_steps=2,                     # most arithmetic steps per solution
+      max_number=20,                   # largest starting count / total in a question
+      max_factor=6,                    # largest multiplier, price, rate or divisor
+      math_docs=s["math_docs"],        # math documents in the pool
+      problems_per_doc_min=2,          # problems per math document, fewest
+      problems_per_doc_max=5,          # problems per math document, most
+      drill_docs=s["drill_docs"],      # arithmetic drill sheets (steps of other problems)
+      drill_problems_per_doc=20,       # problems whose steps make one drill sheet
+      prose_docs=s["prose_docs"],      # stdlib-docstring documents in the pool
+      negative_docs=s["negative_docs"],  # other stdlib prose: the classifier's negatives
+      prose_min_chars=400,             # docstrings of a module joined up to this length
+      exact_duplicates=max(2, s["math_docs"] // 40),   # planted exact copies
+      near_duplicates=max(2, s["math_docs"] // 40),    # planted near-copies (header added)
+      contaminated_docs=max(2, s["math_docs"] // 100),  # planted docs holding an eval question
+      seed_docs=max(60, s["math_docs"] // 8),  # classifier positives (3 problems each)
+      eval_problems=s["eval_problems"],  # held-out evaluation problems
+      sft_examples=s["sft_examples"],  # SFT chat pairs
+      rl_questions=s["rl_questions"],  # GRPO questions
+      # §2.1 matches 10-grams. Templated problems share 10-word phrases ("and shares the rest
+      # equally among 2 friends how many"): 45% of generated questions would match some
+      # held-out question. At 20 words a window spans a question's numbers and names, and
+      # about 1% match (same numbers, another vehicle or animal: real near-copies).
+      decontam_ngram=20,               # exact n-gram match against held-out questions
+  ))
+
+  c.corpus = ml_collections.ConfigDict(dict(
+      num_workers=s["corpus_workers"],  # extraction processes
+      num_shards=2,                    # output array_record shards
+      recall_iterations=s["recall_iterations"],  # §2.1 uses 4; the pool here is one site
+      classifier_dim=64,               # fastText-style vector size (§2.1: 256)
+      # Random pool pages as negatives (the paper's CC pages are nearly all non-math; this pool
+      # is mostly math), so few: the known negatives (data/negatives.jsonl) carry the class.
+      negatives_per_positive=0.1,      # pool pages drawn as negatives per seed positive
+  ))
+
+  c.model = config_lib.model_config(
+      "tiny", vocab_size=s["vocab"], num_layers=s["layers"], embed_dim=s["dim"],
+      num_heads=s["heads"], num_kv_heads=s["heads"], head_dim=s["dim"] // s["heads"],
+      mlp_dim=s["mlp"], max_seq_len=256)
+  c.tokenizer = ml_collections.ConfigDict(dict(
+      vocab_size=s["vocab"],           # SentencePiece BPE pieces (digits split, byte fallback)
+      train_num_docs=4000,             # corpus documents read to train it
+  ))
+
+  c.pretrain = ml_collections.ConfigDict(dict(
+      steps=s["pretrain_steps"],       # optimizer steps
+      batch_size=s["pretrain_batch"],  # packed sequences per step
+      seq_len=256,                     # tokens per packed sequence
+      peak_lr=3e-3,                    # AdamW peak (multistep schedule, §2.2.1)
+      warmup_steps=max(1, s["pretrain_steps"] // 20),  # linear warmup
+      eval_every=max(1, s["pretrain_steps"] // 5),  # steps between held-out loss evals
+  ))
+  c.sft = ml_collections.ConfigDict(dict(
+      steps=s["sft_steps"],            # optimizer steps
+      batch_size=s["sft_batch"],       # packed sequences per step
+      seq_len=256,                     # tokens per packed sequence
+      peak_lr=1e-3,                    # constant rate (§3.2 uses a constant 5e-5 at 7B)
+  ))
+  c.grpo = ml_collections.ConfigDict(dict(
+      steps=s["grpo_steps"],           # RL steps (one sampling stage + one update each)
+      questions_per_step=s["grpo_questions"],  # B questions per step
+      group_size=s["group"],           # G samples per question (§4.2: 64)
+      max_new_tokens=64,               # completion budget (solutions are ~40 tokens)
+      temperature=1.0,                 # rollout temperature
+      beta=0.04,                       # KL coefficient (§4.2)
+      peak_lr=1e-4,                    # constant rate (§4.2: 1e-6 at 7B)
+  ))
+  c.eval = ml_collections.ConfigDict(dict(
+      num_problems=s["eval_problems"],  # held-out problems per checkpoint (all of eval.jsonl)
+      num_samples=s["eval_samples"],   # samples per problem for maj@k / pass@k
+      temperature=0.7,                 # sampling temperature of those samples (Fig. 7: 0.7)
+      max_new_tokens=64,               # completion budget, the same for every checkpoint
+      batch_size=s["eval_batch"],      # prompts per sampler call
+  ))
+  return c

@@ -1,0 +1,133 @@
+"""Benchmark decontamination by exact n-gram match (arXiv:2402.03300 §2.1).
+
+The paper: "any text segment containing a 10-gram string that matches exactly with any
+sub-string from the evaluation benchmarks is removed from our math training corpus. For
+benchmark texts that are shorter than 10 grams but have at least 3 grams, we employ exact
+matching to filter out contaminated web pages." We remove the whole document.
+
+Grams are lower-cased letter/digit runs (tokens.alnum_tokens), so `$x^2+1$`, `\\(x^2 + 1\\)`
+and `x^2+1` give the same grams; n-grams are stable 64-bit hashes (tokens.ngram_hashes), kept
+in a dict hash -> benchmark names. Benchmarks are jsonl files read here directly (GSM8K test,
+MATH test, MATH500 by default; any list of {name, path, fields} in the config).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+import re
+from typing import Iterable
+
+import numpy as np
+
+from deepseekmath_jax.corpus import tokens
+
+
+_CALCULATOR = re.compile(r"<<[^<>]*>>")
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+  name: str
+  path: str
+  fields: tuple[str, ...]
+
+
+@dataclasses.dataclass
+class Hit:
+  benchmark: str
+  gram: str  # the matching words, for the report
+
+
+class Decontaminator:
+  """Index of benchmark n-grams; `check(text)` returns the hits (benchmark + matched words).
+
+  An n-gram found in more than `max_text_frequency` texts of one benchmark is generic
+  ("1 2 3 4 5 6 7 8 9 10", "begin pmatrix a b c d end pmatrix ...") rather than the mark of
+  a benchmark item, and is left out of the index: a page that copies an item still contains
+  that item's distinctive n-grams. `pruned` reports how many were left out.
+  """
+
+  def __init__(self, benchmarks: Iterable[Benchmark], n: int = 10, min_short: int = 3,
+               max_text_frequency: int = 3):
+    self.n, self.min_short = n, min_short
+    # length -> gram hash -> {benchmark: number of its texts containing the gram}
+    counts: dict[int, dict[int, collections.Counter]] = collections.defaultdict(dict)
+    self.texts: dict[str, int] = {}
+    for bench in benchmarks:
+      count = 0
+      for text in _read_texts(bench):
+        hashes_T = tokens.token_hashes(tokens.alnum_tokens(text))
+        if len(hashes_T) >= n:
+          grams, length = set(tokens.ngram_hashes(hashes_T, n).tolist()), n
+        elif len(hashes_T) >= min_short:
+          grams, length = {int(tokens.ngram_hashes(hashes_T, len(hashes_T))[0])}, len(hashes_T)
+        else:
+          continue
+        table = counts[length]
+        for gram in grams:
+          table.setdefault(gram, collections.Counter())[bench.name] += 1
+        count += 1
+      self.texts[bench.name] = count
+    self.pruned = 0
+    # length -> (sorted gram hashes, benchmark names per gram)
+    self.tables: dict[int, tuple[np.ndarray, list[tuple[str, ...]]]] = {}
+    for length, table in sorted(counts.items()):
+      kept = {g: tuple(sorted(c)) for g, c in table.items()
+              if max(c.values()) <= max_text_frequency}
+      self.pruned += len(table) - len(kept)
+      keys = np.array(sorted(kept), dtype=np.uint64)
+      self.tables[length] = (keys, [kept[int(k)] for k in keys])
+
+  def check(self, text: str) -> list[Hit]:
+    """All benchmarks this text contaminates (one example gram each); [] if clean."""
+    words = tokens.alnum_tokens(text)
+    hashes_T = tokens.token_hashes(words)
+    found: dict[str, Hit] = {}
+    for n, (keys, names) in self.tables.items():
+      grams = tokens.ngram_hashes(hashes_T, n)
+      if not len(grams) or not len(keys):
+        continue
+      pos = np.minimum(np.searchsorted(keys, grams), len(keys) - 1)
+      for at in np.flatnonzero(keys[pos] == grams):
+        for name in names[pos[at]]:
+          found.setdefault(name, Hit(name, " ".join(words[at:at + n])))
+    return list(found.values())
+
+
+def _read_texts(bench: Benchmark) -> Iterable[str]:
+  if not os.path.exists(bench.path):
+    raise FileNotFoundError(f"benchmark {bench.name!r}: {bench.path} does not exist (set "
+                            "config.decontam.benchmarks, or [] to skip decontamination)")
+  with open(bench.path, encoding="utf-8") as f:
+    for line_no, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      try:
+        row = json.loads(line)
+      except json.JSONDecodeError as exc:
+        raise ValueError(f"{bench.path}:{line_no}: not JSON ({exc})") from None
+      present = [row[k] for k in bench.fields if isinstance(row.get(k), str)]
+      if not present:
+        raise ValueError(f"{bench.path}:{line_no}: none of the fields {list(bench.fields)}")
+      # GSM8K's calculator annotations (`<<16-3-4=9>>`) are not in copies on the web.
+      yield from (_CALCULATOR.sub("", t) for t in present)
+
+
+def parse_benchmarks(spec: str, data_dir: str) -> list[Benchmark]:
+  """`name=path:field,field;name=path:field` -> Benchmarks; `{data_dir}` is substituted.
+
+  A string (not a list) so that `--config.decontam.benchmarks=...` can set it.
+  """
+  out = []
+  for part in filter(None, (p.strip() for p in spec.split(";"))):
+    name, eq, rest = part.partition("=")
+    path, colon, fields = rest.rpartition(":")
+    if not eq or not colon or not name.strip() or not fields.strip():
+      raise ValueError(f"config.decontam.benchmarks: bad entry {part!r}; expected "
+                       "name=path:field[,field]")
+    path = os.path.expanduser(path.strip().replace("{data_dir}", data_dir))
+    out.append(Benchmark(name.strip(), path, tuple(f.strip() for f in fields.split(","))))
+  return out

@@ -1,0 +1,84 @@
+"""Word tokens, stable hashes of word n-grams, and token counting for the corpus engine.
+
+The classifier (hashed word n-grams, arXiv:2402.03300 §2.1 uses fastText) and decontamination
+(exact 10-gram match, §2.1) both need word n-grams hashed the same way on every machine and in
+every process. Python's `hash` of a str is salted per process, so tokens are hashed with
+blake2b (hashlib, 64 bits) and n-grams are combined with a polynomial hash in numpy (uint64
+arithmetic wraps, which is what we want).
+
+Token counts in the report use `TokenCounter`: by default a regex tokenizer (each run of
+letters, each single digit and each other non-space character is one token; digits are split
+as the DeepSeek tokenizer does, §1.4 of the spec), or a sentencepiece model if one is given.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+
+import numpy as np
+
+# Classifier features: lower-cased words, numbers, and single math symbols (`\frac`, `=`, `^`
+# are strong math signals, so keep them as tokens).
+_FEATURE_TOKEN = re.compile(r"\\[a-zA-Z]+|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
+# Decontamination: only letters and digits, so `$x^2$` and `\(x^2\)` give the same n-grams.
+_ALNUM_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+# Report counting: letter runs, single digits, single symbols.
+_COUNT_TOKEN = re.compile(r"[^\W\d_]+|\d|[^\w\s]", re.UNICODE)
+_PRIME = np.uint64(1099511628211)  # FNV-64 prime, a good multiplier for combining hashes
+
+
+def feature_tokens(text: str, max_tokens: int | None = None) -> list[str]:
+  """Lower-cased classifier tokens; only the first `max_tokens` when given."""
+  if max_tokens is None:
+    return [t.lower() for t in _FEATURE_TOKEN.findall(text)]
+  out = []
+  for match in _FEATURE_TOKEN.finditer(text):
+    out.append(match.group().lower())
+    if len(out) >= max_tokens:
+      break
+  return out
+
+
+def alnum_tokens(text: str) -> list[str]:
+  """Lower-cased letter/digit runs, the units of the decontamination n-grams."""
+  return _ALNUM_TOKEN.findall(text.lower())
+
+
+@functools.lru_cache(maxsize=1 << 20)
+def token_hash(token: str) -> int:
+  return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def token_hashes(tokens: list[str]) -> np.ndarray:
+  """uint64 hash per token, stable across processes and machines."""
+  return np.fromiter((token_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
+
+
+def ngram_hashes(hashes_T: np.ndarray, n: int) -> np.ndarray:
+  """Hash of every contiguous n-gram: h = ((h0 * P + h1) * P + h2) ... (uint64, wraps)."""
+  if len(hashes_T) < n:
+    return np.zeros((0,), np.uint64)
+  out = hashes_T[: len(hashes_T) - n + 1].copy()
+  with np.errstate(over="ignore"):
+    for k in range(1, n):
+      out = out * _PRIME + hashes_T[k: len(hashes_T) - n + 1 + k]
+  return out
+
+
+class TokenCounter:
+  """Counts tokens for the dataset report: regex (default) or a sentencepiece model."""
+
+  def __init__(self, sentencepiece_model: str | None = None):
+    self.name = "regex (letter runs, single digits, single symbols)"
+    self._sp = None
+    if sentencepiece_model:
+      import sentencepiece  # only when asked for
+      self._sp = sentencepiece.SentencePieceProcessor(model_file=sentencepiece_model)
+      self.name = f"sentencepiece ({sentencepiece_model})"
+
+  def __call__(self, text: str) -> int:
+    if self._sp is not None:
+      return len(self._sp.encode(text))
+    return len(_COUNT_TOKEN.findall(text))

@@ -1,0 +1,258 @@
+"""The jitted pieces of a GRPO step: completion log-probs and the policy update.
+
+`make_update(...)` returns the pure function run under one `jax.jit` per Algorithm-1 step
+(arXiv:2402.03300 §4.1): from the rewards of B groups of G completions it computes the
+group-relative advantages (outcome or process supervision; `grpo_lib`, vmapped over the group
+axis), then runs μ passes over `num_minibatches` minibatches of questions (a `lax.scan` of
+μ·M optimizer updates), each minimizing `grpo_lib.grpo_loss` (Eq. 3 with the k3 KL of Eq. 4)
+against the stored π_θold and π_ref log-probs. Groups are never split across minibatches, so
+per-group statistics stay exact.
+
+Sequences: each completion is scored as [prompt left-padded to P ; completion padded to T]
+with its own positions and segment ids (0 = padding), so padding never changes a log-prob.
+The logits of completion token t come from position P - 1 + t; only those T positions go
+through the LM head, and `grpo_lib.token_logprobs_and_entropy` can chunk them. The prompt is
+repeated for each of the G samples here (training needs gradients through every row); the
+sampler, which does not, shares one prefill per question.
+
+Why the log-probs are a separate jitted function (`make_logprob_fn`): the trainer computes
+π_θold and π_ref log-probs on the device while the verifier grades the same completions on
+host processes (see rewards.py). Under μ = 1 with one minibatch the paper's ratio is exactly
+1; here it is 1 up to float reassociation between the two programs (~1e-6), which the
+`ratio_*` metrics show.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from deepseekmath_jax import sharding
+from deepseekmath_jax.rl import grpo_lib
+
+State = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class GRPOSettings:
+  """Static settings of the update (hashable: they are baked into the compiled step)."""
+  epsilon: float = 0.2
+  epsilon_high: float | None = None
+  beta: float = 0.04
+  kl_estimator: str = "k3"
+  aggregation: str = "paper"
+  scale_rewards: str = "group"
+  adv_eps: float = 1e-4
+  std_ddof: int = 1
+  num_updates: int = 1                 # μ
+  num_minibatches: int = 1
+  supervision: str = "outcome"         # outcome | process
+  temperature: float = 1.0
+  log_ratio_clamp: float = 20.0
+  logprob_chunk_size: int | None = None
+
+
+# ----------------------------------------------------------------------------------------------
+# Host side: sequences
+# ----------------------------------------------------------------------------------------------
+
+
+def build_sequences(prompt_ids: Sequence[Sequence[int]], tokens_BxGxT: np.ndarray,
+                    lengths_BxG: np.ndarray, prompt_len: int,
+                    pad_id: int) -> dict[str, np.ndarray]:
+  """[prompt ; completion] rows for scoring: inputs, positions, segment_ids [B, G, P + T].
+
+  Prompts longer than `prompt_len` keep their last tokens (the sampler does the same).
+  """
+  B, G, T = tokens_BxGxT.shape
+  P = prompt_len
+  inputs = np.full((B, G, P + T), pad_id, np.int32)
+  valid = np.zeros((B, G, P + T), bool)
+  for b, ids in enumerate(prompt_ids):
+    ids = list(ids)[-P:]
+    inputs[b, :, P - len(ids):P] = ids
+    valid[b, :, P - len(ids):P] = True
+  inputs[:, :, P:] = tokens_BxGxT
+  valid[:, :, P:] = np.arange(T) < lengths_BxG[..., None]
+  positions = np.maximum(np.cumsum(valid, axis=-1) - 1, 0).astype(np.int32)
+  return {"inputs": inputs, "positions": positions, "segment_ids": valid.astype(np.int32)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Device side
+# ----------------------------------------------------------------------------------------------
+
+
+def completion_logprobs(graphdef: nnx.GraphDef, params: Any, rest: Any, seq: dict[str, jax.Array],
+                        prompt_len: int, *, temperature: float,
+                        chunk_size: int | None = None,
+                        with_entropy: bool = False) -> tuple[jax.Array, jax.Array | None]:
+  """log π(o_t | q, o_<t) [B, G, T] (and entropies) of the completion part of `seq`."""
+  B, G, L = seq["inputs"].shape
+  flat = {k: v.reshape(B * G, L) for k, v in seq.items()}
+  model = nnx.merge(graphdef, params, rest)
+  hidden_NxLxD, _ = model.hidden_states(flat["inputs"], positions=flat["positions"],
+                                        segment_ids=flat["segment_ids"])
+  # Position P - 1 + t predicts completion token t.
+  logits_NxTxV = model.logits(hidden_NxLxD[:, prompt_len - 1:L - 1])
+  targets_NxT = flat["inputs"][:, prompt_len:]
+  if with_entropy:
+    logp, entropy = grpo_lib.token_logprobs_and_entropy(
+        logits_NxTxV, targets_NxT, chunk_size=chunk_size, temperature=temperature)
+    return logp.reshape(B, G, -1), entropy.reshape(B, G, -1)
+  logp = grpo_lib.token_logprobs(logits_NxTxV, targets_NxT, chunk_size=chunk_size,
+                                 temperature=temperature)
+  return logp.reshape(B, G, -1), None
+
+
+def advantages(batch: dict[str, jax.Array], s: GRPOSettings) -> jax.Array:
+  """Per-token Â [B, G, T] from the batch's rewards (§4.1.2 outcome, §4.1.3 process)."""
+  mask = batch["loss_mask"]
+  B, G, T = mask.shape
+  if s.supervision == "process":
+    valid_steps = batch["step_mask"] & batch["group_valid"][:, None, None]
+    adv = grpo_lib.process_advantages(batch["step_rewards"], batch["step_ends"], valid_steps, T,
+                                      eps=s.adv_eps, ddof=s.std_ddof)
+    return adv * mask
+  valid_BxG = jnp.broadcast_to(batch["group_valid"][:, None], (B, G))
+  adv_BxG = grpo_lib.outcome_advantages(batch["rewards"], eps=s.adv_eps,
+                                        scale_rewards=s.scale_rewards, valid_BxG=valid_BxG,
+                                        ddof=s.std_ddof)
+  return grpo_lib.broadcast_advantages(adv_BxG, mask)
+
+
+def _minibatches(x: jax.Array, num: int) -> jax.Array:
+  """[B, ...] -> [num, B/num, ...], consecutive questions per minibatch."""
+  return x.reshape((num, x.shape[0] // num) + x.shape[1:])
+
+
+def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
+                schedule: optax.Schedule, settings: GRPOSettings,
+                prompt_len: int) -> Callable[..., tuple[State, dict[str, jax.Array]]]:
+  """The pure GRPO update `(state, rest, batch) -> (state, metrics)`; see module docstring.
+
+  `batch`: inputs/positions/segment_ids [B, G, P + T]; loss_mask, old_logp, ref_logp
+  [B, G, T]; group_valid [B]; rewards [B, G] (outcome) or step_rewards/step_ends/step_mask
+  [B, G, S] (process). Metrics are means over the μ·M updates, plus `loss_first` (the loss of
+  the first minibatch before any update) and `finite` (all updates finite; a non-finite one is
+  skipped, as in train_lib).
+  """
+  s = settings
+  M = s.num_minibatches
+  loss_kwargs = dict(epsilon=s.epsilon, beta=s.beta, aggregation=s.aggregation,
+                     epsilon_high=s.epsilon_high, kl_estimator=s.kl_estimator,
+                     log_ratio_clamp=s.log_ratio_clamp)
+
+  def loss_fn(params, rest, mb):
+    seq = {k: mb[k] for k in ("inputs", "positions", "segment_ids")}
+    logp, entropy = completion_logprobs(graphdef, params, rest, seq, prompt_len,
+                                        temperature=s.temperature,
+                                        chunk_size=s.logprob_chunk_size, with_entropy=True)
+    T = logp.shape[-1]
+    loss, metrics = grpo_lib.grpo_loss(logp, mb["old_logp"], mb["ref_logp"], mb["advantages"],
+                                       mb["loss_mask"], constant_length=T, **loss_kwargs)
+    maskf = mb["loss_mask"].astype(jnp.float32)
+    metrics["entropy"] = jnp.sum(jax.lax.stop_gradient(entropy) * maskf) / jnp.maximum(
+        maskf.sum(), 1.0)
+    return loss, metrics
+
+  grad_fn = jax.grad(loss_fn, has_aux=True)
+
+  def update(state: State, rest: Any, batch: dict[str, jax.Array]):
+    B = batch["loss_mask"].shape[0]
+    if B % M:
+      raise ValueError(f"{B} questions per step are not divisible by {M} minibatches")
+    adv_BxGxT = advantages(batch, s)
+    keys = ("inputs", "positions", "segment_ids", "loss_mask", "old_logp", "ref_logp")
+    mbs = {k: _minibatches(batch[k], M) for k in keys}
+    mbs["advantages"] = _minibatches(adv_BxGxT, M)
+
+    def one_update(carry, index):
+      params, opt_state = carry
+      mb = jax.tree.map(lambda x: jax.lax.dynamic_index_in_dim(x, index % M, keepdims=False),
+                        mbs)
+      mb = {k: sharding.shard(v, ("act_batch",) + (None,) * (v.ndim - 1)) for k, v in mb.items()}
+      grads, metrics = grad_fn(params, rest, mb)
+      grad_norm = optax.tree.norm(grads)
+      finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm)
+
+      def apply(ops):
+        p, o, g = ops
+        updates, o = tx.update(g, o, p)
+        return optax.apply_updates(p, updates), o
+
+      # A non-finite update is skipped (params and moments unchanged), as in train_lib.
+      params, opt_state = jax.lax.cond(finite, apply, lambda ops: (ops[0], ops[1]),
+                                       (params, opt_state, grads))
+      metrics = dict(metrics, grad_norm=grad_norm, finite=finite.astype(jnp.float32))
+      return (params, opt_state), metrics
+
+    lr = schedule(_update_count(state["opt"]["opt_state"]))
+    (params, opt_state), per_update = jax.lax.scan(
+        one_update, (state["params"], state["opt"]["opt_state"]),
+        jnp.arange(s.num_updates * M))
+    metrics = {k: v.mean() for k, v in per_update.items() if k != "finite"}
+    metrics["finite"] = per_update["finite"].min() > 0
+    metrics["num_skipped_updates"] = jnp.sum(1.0 - per_update["finite"])
+    metrics["loss_first"] = per_update["loss"][0]
+    metrics["lr"] = lr
+    metrics["advantage_abs_mean"] = jnp.sum(jnp.abs(adv_BxGxT)) / jnp.maximum(
+        batch["loss_mask"].sum(), 1.0)
+    opt = dict(opt_state=opt_state, step=state["opt"]["step"] + 1, rng=state["opt"]["rng"])
+    return dict(params=params, opt=opt), metrics
+
+  return update
+
+
+def _update_count(opt_state: Any) -> jax.Array:
+  found = optax.tree_utils.tree_get_all_with_path(opt_state, "count")
+  if not found:
+    raise ValueError("the optimizer state has no update count")
+  return found[0][1]
+
+
+def batch_shardings(mesh: Any, rules: Any, batch: dict[str, Any]) -> dict[str, Any]:
+  """Each leaf sharded over the act_batch axes on its leading (question) dimension."""
+  return {k: sharding.batch_sharding(mesh, rules, np.ndim(v)) for k, v in batch.items()}
+
+
+def jit_update(update: Callable[..., Any], setup: Any) -> Callable[..., Any]:
+  """Jits `update` with the state's shardings, donating the state."""
+  repl = sharding.replicated(setup.mesh)
+  compiled: dict[tuple, Any] = {}
+
+  def call(state: State, batch: dict[str, np.ndarray]):
+    key = tuple(sorted((k, np.shape(v)) for k, v in batch.items()))
+    if key not in compiled:
+      compiled[key] = jax.jit(update, in_shardings=(
+          setup.state_sharding, repl, batch_shardings(setup.mesh, setup.rules, batch)),
+                              out_shardings=(setup.state_sharding, repl), donate_argnums=(0,))
+    with sharding.mesh_rules(setup.mesh, setup.rules):
+      return compiled[key](state, setup.rest, batch)
+
+  return call
+
+
+def jit_logprobs(setup: Any, prompt_len: int, *, temperature: float,
+                 chunk_size: int | None) -> Callable[..., jax.Array]:
+  """`(params, seq) -> logp [B, G, T]` jitted once per shape (π_θold and π_ref share it)."""
+  fn = functools.partial(completion_logprobs, setup.graphdef, prompt_len=prompt_len,
+                         temperature=temperature, chunk_size=chunk_size)
+  jitted = jax.jit(lambda params, rest, seq: fn(params, rest, seq)[0],
+                   in_shardings=(setup.state_sharding["params"], sharding.replicated(setup.mesh),
+                                 sharding.batch_sharding(setup.mesh, setup.rules, 3)),
+                   out_shardings=sharding.batch_sharding(setup.mesh, setup.rules, 3))
+
+  def call(params, seq):
+    with sharding.mesh_rules(setup.mesh, setup.rules):
+      return jitted(params, setup.rest, seq)
+
+  return call

@@ -1,0 +1,505 @@
+r"""GRPO reinforcement learning, Algorithm 1 of arXiv:2402.03300: `run(config, workdir)`.
+
+  python -m deepseekmath_jax.main --config=configs/grpo.py:tiny --workdir=/tmp/grpo_tiny
+
+The loop, as in the paper's Algorithm 1 (iterative GRPO):
+
+  for iteration = 1..I:                      (config.num_iterations; steps split evenly)
+    π_ref ← π_θ                              (a frozen copy of the parameters, no gradients)
+    for each step of the iteration:
+      sample B questions; π_θold ← π_θ
+      G completions per question from π_θold (rl/sampler.py, one shared prompt prefill)
+      rewards (rl/rewards.py, in a background thread) while the device computes the
+        π_θold and π_ref log-probs of the same completions
+      [dynamic sampling: drop groups whose rewards are all equal, sample more questions,
+        at most `max_sampling_rounds` rounds; every drop is counted]
+      one jitted update: group advantages (vmapped over groups) and μ passes over M
+        minibatches of the GRPO loss (rl/grpo_step.py)
+    [a reward model, when used, is retrained on the iteration's rule-judged samples with
+     10% replay of historical data (§4.1.4); see reward_model.py]
+
+One "step" is one exploration stage: B·G completions (config.batch_size) and μ·M optimizer
+updates. Checkpoints hold params, optimizer state, the reference params, the reward model, the
+step (the iteration follows from it), the question iterator's state and the counters, so a run
+killed at any point continues exactly (sampling keys are `fold_in(seed, step, round)`; the rule
+reward is deterministic). Metrics go to metrics.jsonl and TensorBoard with TRL/verl names.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import logging
+from flax import nnx
+
+from deepseekmath_jax import checkpoint as checkpoint_lib
+from deepseekmath_jax import data as data_lib
+from deepseekmath_jax import config_lib
+from deepseekmath_jax import metrics as metrics_lib
+from deepseekmath_jax import sharding
+from deepseekmath_jax.model import Transformer
+from deepseekmath_jax.rl import grpo_lib
+from deepseekmath_jax.rl import grpo_step
+from deepseekmath_jax.rl import questions as questions_lib
+from deepseekmath_jax.rl import reward_model as rm_lib
+from deepseekmath_jax.rl import rewards as rewards_lib
+from deepseekmath_jax.rl import sampler
+from deepseekmath_jax.trainers import pretrain
+from deepseekmath_jax.trainers import train_lib
+
+CHECKPOINT_DIR = "checkpoints"
+_COUNTERS = ("prompts_truncated", "prompts_dropped", "questions_bad_records", "questions_read",
+             "dropped_groups", "surplus_groups", "underfilled_groups", "sampling_rounds",
+             "reward_failures", "reward_timeouts", "verifier_timeouts", "empty_completions",
+             "skipped_updates")
+
+
+# ----------------------------------------------------------------------------------------------
+# Configuration checks
+# ----------------------------------------------------------------------------------------------
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Clear errors naming the key, before anything expensive happens."""
+  if config.stage != "grpo":
+    raise ValueError(f"config.stage={config.stage!r}: this trainer runs 'grpo'")
+  G = int(config.group_size)
+  if G < 2:
+    raise ValueError(f"config.group_size={G}: GRPO needs G >= 2 samples per question (the "
+                     "advantage is relative to the group; one sample has nothing to compare "
+                     "with)")
+  if config.batch_size % G:
+    raise ValueError(f"config.batch_size={config.batch_size} completions is not divisible by "
+                     f"config.group_size={G}: a step holds whole groups")
+  B = config.batch_size // G
+  if B % config.grpo.num_minibatches:
+    raise ValueError(f"config.batch_size/config.group_size = {B} questions per step is not "
+                     f"divisible by config.grpo.num_minibatches={config.grpo.num_minibatches}")
+  for key in ("total_steps", "checkpoint_every", "num_iterations", "log_every", "max_bad_steps"):
+    if int(config[key]) <= 0:
+      raise ValueError(f"config.{key} must be positive, got {config[key]}")
+  for key in ("num_updates", "num_minibatches", "max_sampling_rounds"):
+    if int(config.grpo[key]) <= 0:
+      raise ValueError(f"config.grpo.{key} must be positive, got {config.grpo[key]}")
+  if config.grpo.supervision not in ("outcome", "process"):
+    raise ValueError(f"config.grpo.supervision={config.grpo.supervision!r}: outcome | process")
+  if config.grpo.supervision == "process" and not config.reward.weights.process_rm:
+    raise ValueError("config.grpo.supervision='process' needs a process reward model "
+                     "(config.reward.weights.process_rm > 0)")
+  if config.grpo.supervision == "outcome" and config.reward.weights.process_rm:
+    raise ValueError("config.reward.weights.process_rm > 0 needs config.grpo.supervision="
+                     "'process'")
+  for key, choices in (("aggregation", grpo_lib.AGGREGATIONS),
+                       ("kl_estimator", grpo_lib.KL_ESTIMATORS),
+                       ("scale_rewards", grpo_lib.SCALE_REWARDS)):
+    if config.grpo[key] not in choices:
+      raise ValueError(f"config.grpo.{key}={config.grpo[key]!r} is not one of {choices}")
+  needed = config.questions.max_prompt_len + config.rollout.max_new_tokens
+  if needed > config.model.max_seq_len:
+    raise ValueError(f"config.questions.max_prompt_len + config.rollout.max_new_tokens = "
+                     f"{needed} exceeds config.model.max_seq_len={config.model.max_seq_len}")
+  if not any(float(w) for w in config.reward.weights.values()):
+    raise ValueError("config.reward.weights: every reward term has weight 0")
+
+
+def settings_from_config(config: ml_collections.ConfigDict) -> grpo_step.GRPOSettings:
+  g = config.grpo
+  return grpo_step.GRPOSettings(
+      epsilon=float(g.epsilon), epsilon_high=float(g.epsilon_high) or None, beta=float(g.beta),
+      kl_estimator=g.kl_estimator, aggregation=g.aggregation, scale_rewards=g.scale_rewards,
+      adv_eps=float(g.adv_eps), std_ddof=int(g.std_ddof), num_updates=int(g.num_updates),
+      num_minibatches=int(g.num_minibatches), supervision=g.supervision,
+      temperature=float(config.rollout.temperature) or 1.0,
+      log_ratio_clamp=float(g.log_ratio_clamp),
+      logprob_chunk_size=int(g.logprob_chunk_size) or None)
+
+
+def _init_source(config: ml_collections.ConfigDict) -> str:
+  """`init_from` as pretrain.initial_params reads it: a bare HF directory becomes `hf:PATH`."""
+  source = config.init_from
+  if source and not source.startswith("hf:") and os.path.exists(
+      os.path.join(source, "config.json")):
+    return "hf:" + source
+  return source
+
+
+def _tokenizer(config: ml_collections.ConfigDict, workdir: str):
+  tok_cfg = config.tokenizer
+  source = config.init_from
+  if (tok_cfg.kind == "train_sentencepiece_on_source" and not tok_cfg.path and source and
+      os.path.exists(os.path.join(source, "tokenizer.model"))):
+    # A run initialized from another run's workdir uses that run's tokenizer.
+    tok_cfg = ml_collections.ConfigDict(tok_cfg.to_dict())
+    tok_cfg.path = os.path.join(source, "tokenizer.model")
+  data_cfg = config_lib.data_config("sft", dict(config.questions.sources))
+  return data_lib.build_tokenizer(tok_cfg, data_cfg, workdir)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rollouts
+# ----------------------------------------------------------------------------------------------
+
+
+class Round:
+  """One sampling round: B groups with everything the update needs, as numpy arrays."""
+
+  def __init__(self, qs, samples, batch, seq, old_logp, ref_logp, result, group_size):
+    self.qs, self.samples, self.batch, self.seq = qs, samples, batch, seq
+    self.old_logp, self.ref_logp, self.result = old_logp, ref_logp, result
+    self.G = group_size
+
+  def rewards_BxG(self) -> np.ndarray:
+    """Outcome rewards; under process supervision each completion's mean step reward."""
+    st = self.result.steps
+    if st is None:
+      return self.result.rewards.reshape(-1, self.G)
+    total = np.where(st.mask_NxS, st.rewards_NxS, 0.0).sum(1)
+    return (total / np.maximum(st.mask_NxS.sum(1), 1)).reshape(-1, self.G)
+
+  def zero_std_B(self) -> np.ndarray:
+    """Groups whose rewards are all equal (no policy-gradient signal)."""
+    if self.result.steps is not None:
+      st = self.result.steps
+      r = np.where(st.mask_NxS, st.rewards_NxS, np.nan).reshape(len(self.qs), -1)
+      return np.nanmax(r, axis=1, initial=-np.inf) <= np.nanmin(r, axis=1, initial=np.inf)
+    r = self.rewards_BxG()
+    return r.max(axis=1) <= r.min(axis=1)
+
+
+def _decode(tokenizer, tokens: np.ndarray, length: int, stop_strings) -> tuple[list[int], str]:
+  ids = [int(t) for t in tokens[:length]]
+  text = rewards_lib.decode_completion(tokenizer, ids)
+  if stop_strings:
+    text = sampler.cut_at_stop(text, stop_strings)
+  return ids, text
+
+
+def _pad_steps(steps: rewards_lib.StepRewards, S: int) -> rewards_lib.StepRewards:
+  n, s = steps.rewards_NxS.shape
+  if s > S:
+    raise ValueError(f"process reward gave {s} steps; config.reward_model.max_steps={S}")
+  pad = lambda x, v: np.pad(x, ((0, 0), (0, S - s)), constant_values=v)
+  return rewards_lib.StepRewards(pad(steps.rewards_NxS, 0.0), pad(steps.ends_NxS, -1),
+                                 pad(steps.mask_NxS, False))
+
+
+def assemble_batch(rounds: list[Round], B: int, *, dynamic_sampling: bool,
+                   mask_truncated: bool, max_steps: int) -> tuple[dict[str, np.ndarray], dict]:
+  """The update batch of B groups from one or more rounds, and selection counts.
+
+  With dynamic sampling, groups with non-zero reward spread are taken first, in sampling order;
+  if fewer than B exist after the last round, the batch is filled with dropped groups marked
+  invalid (`group_valid` False: no loss, no statistics) and counted as underfilled.
+  """
+  picks, dropped = [], []
+  for r_index, rnd in enumerate(rounds):
+    zero = rnd.zero_std_B() if dynamic_sampling else np.zeros(len(rnd.qs), bool)
+    for b in range(len(rnd.qs)):
+      (dropped if zero[b] else picks).append((r_index, b))
+  valid = [True] * min(len(picks), B)
+  chosen = picks[:B]
+  if len(chosen) < B:
+    fill = dropped[:B - len(chosen)]
+    chosen += fill
+    valid += [False] * len(fill)
+  cat = lambda f: np.stack([f(rounds[r], b) for r, b in chosen])
+  out = {k: cat(lambda rnd, b, k=k: rnd.seq[k][b]) for k in rounds[0].seq}
+  lengths = cat(lambda rnd, b: rnd.samples.lengths[b])
+  mask = np.arange(rounds[0].samples.tokens.shape[-1]) < lengths[..., None]
+  if mask_truncated:
+    # Overlong masking (DAPO): a completion cut by the token budget is out of the loss.
+    mask &= ~cat(lambda rnd, b: rnd.samples.truncated[b])[..., None]
+  group_valid = np.asarray(valid, bool)
+  mask &= group_valid[:, None, None]
+  out["loss_mask"] = mask.astype(np.float32)
+  out["old_logp"] = cat(lambda rnd, b: rnd.old_logp[b])
+  out["ref_logp"] = cat(lambda rnd, b: rnd.ref_logp[b])
+  out["group_valid"] = group_valid
+  if rounds[0].result.steps is not None:
+    G = rounds[0].G
+
+    def steps_of(rnd, b, field):
+      st = _pad_steps(rnd.result.steps, max_steps)
+      return getattr(st, field)[b * G:(b + 1) * G]
+
+    out["step_rewards"] = cat(lambda rnd, b: steps_of(rnd, b, "rewards_NxS")).astype(np.float32)
+    out["step_ends"] = cat(lambda rnd, b: steps_of(rnd, b, "ends_NxS")).astype(np.int32)
+    out["step_mask"] = cat(lambda rnd, b: steps_of(rnd, b, "mask_NxS"))
+  else:
+    out["rewards"] = cat(lambda rnd, b: rnd.rewards_BxG()[b]).astype(np.float32)
+  # Sampled groups = in the loss + dropped (all rewards equal) + surplus (beyond B) - fill.
+  counts = {"dropped_groups": len(dropped) if dynamic_sampling else 0,
+            "surplus_groups": max(len(picks) - B, 0),
+            "underfilled_groups": B - min(len(picks), B)}
+  return out, counts
+
+
+# ----------------------------------------------------------------------------------------------
+# The run
+# ----------------------------------------------------------------------------------------------
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Runs GRPO per `config` in `workdir` (resuming when it holds a checkpoint).
+
+  Returns a summary: start and final step, the last step's metrics, the counters.
+  """
+  check_config(config)
+  jax.config.update("jax_threefry_partitionable", True)
+  os.makedirs(workdir, exist_ok=True)
+  mesh = sharding.make_mesh(config.mesh)
+  rules = tuple(tuple(r) for r in config.axis_rules)
+  G = int(config.group_size)
+  B = config.batch_size // G
+  P = int(config.questions.max_prompt_len)
+  T = int(config.rollout.max_new_tokens)
+  settings = settings_from_config(config)
+  steps_per_iteration = -(-config.total_steps // config.num_iterations)
+
+  tokenizer = _tokenizer(config, workdir)
+  if tokenizer.vocab_size > config.model.vocab_size:
+    raise ValueError(f"the tokenizer has {tokenizer.vocab_size} ids but config.model."
+                     f"vocab_size={config.model.vocab_size}")
+  make_model = lambda: Transformer(config.model, rngs=nnx.Rngs(config.seed))
+  updates_per_step = settings.num_updates * settings.num_minibatches
+  setup = train_lib.setup_training(make_model, mesh, rules, config.opt,
+                                   config.total_steps * updates_per_step)
+  question_iter = questions_lib.make_question_iterator(
+      config.questions.sources, seed=config.seed, shuffle=config.questions.shuffle,
+      process_index=jax.process_index(), process_count=jax.process_count())
+  encoder = questions_lib.QuestionEncoder(tokenizer, config.questions.sources, max_prompt_len=P,
+                                          long_prompt=config.questions.long_prompt)
+
+  rm = rm_lib.RewardModelRunner.from_config(config, tokenizer, mesh, rules, workdir)
+
+  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, CHECKPOINT_DIR),
+                                     max_to_keep=config.ckpt.max_to_keep,
+                                     async_save=config.ckpt.async_save)
+  abstract = dict(setup.abstract_state, ref=setup.abstract_state["params"])
+  if rm is not None:
+    abstract["rm"] = rm.setup.abstract_state
+  restored = ckpt.restore(abstract, data_iter=question_iter)
+  copy_params = jax.jit(lambda p: jax.tree.map(jnp.copy, p),
+                        out_shardings=setup.state_sharding["params"])
+  counters = {k: 0 for k in _COUNTERS}
+  if restored is not None:
+    start_step, items = restored
+    state = {"params": items["params"], "opt": items["opt"]}
+    ref_params = items["ref"]
+    meta = items["meta"]
+    counters.update({k: int(v) for k, v in meta.get("counters", {}).items()})
+    encoder.counts.update({k: int(v) for k, v in meta.get("encoder_counts", {}).items()})
+    if rm is not None:
+      rm.restore(items["rm"], meta.get("rm", {}), start_step)
+    logging.info("resumed from %s at step %d", ckpt.directory, start_step)
+  else:
+    start_step = 0
+    cfg = ml_collections.ConfigDict(config.to_dict())
+    cfg.init_from = _init_source(config)
+    state = setup.init_state(pretrain.initial_params(cfg, setup), config.seed)
+    ref_params = copy_params(state["params"])
+    if rm is not None:
+      rm.initialize(policy=nnx.merge(setup.graphdef, state["params"], setup.rest),
+                    question_iter=question_iter, encoder=encoder, rng_seed=config.seed)
+  bad_steps = train_lib.BadStepCounter(config.max_bad_steps,
+                                       counters.get("bad_consecutive", 0) if restored else 0)
+
+  reward_terms = {}
+  accuracy = rewards_lib.AccuracyReward(strict=config.reward.strict,
+                                        deadline_s=config.reward.verifier_deadline_s)
+  for name, weight in config.reward.weights.items():
+    if float(weight):
+      term = accuracy if name == "accuracy" else rewards_lib.make_term(
+          name, config.reward, reward_model_scorer=None if rm is None else rm.scorer(name))
+      reward_terms[name] = (term, float(weight))
+  reward_computer = rewards_lib.RewardComputer(reward_terms, deadline_s=config.reward.deadline_s,
+                                               accuracy=accuracy)
+  stop_ids = sampler._stop_token_sequences(  # pylint: disable=protected-access
+      tokenizer, tuple(config.rollout.stop_strings))
+  logprob_fn = grpo_step.jit_logprobs(setup, P, temperature=settings.temperature,
+                                      chunk_size=settings.logprob_chunk_size)
+  update_fn = grpo_step.jit_update(
+      grpo_step.make_update(setup.graphdef, setup.tx, setup.schedule, settings, P), setup)
+
+  writer = metrics_lib.MetricsWriter(workdir, resume_step=start_step)
+  progress = metrics_lib.Progress(config.total_steps, start_step, config.batch_size * T)
+  summary: dict[str, Any] = {"start_step": start_step}
+  base_key = jax.random.key(config.seed)
+
+  def sample_round(step: int, round_index: int) -> Round:
+    qs = questions_lib.next_questions(question_iter, encoder, B)
+    model = nnx.merge(setup.graphdef, state["params"], setup.rest)
+    t0 = time.perf_counter()
+    samples = sampler.generate(
+        model, [q.prompt_ids for q in qs], num_samples=G, max_new_tokens=T,
+        rng=jax.random.fold_in(jax.random.fold_in(base_key, step), round_index),
+        temperature=config.rollout.temperature, top_p=config.rollout.top_p,
+        top_k=config.rollout.top_k, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id,
+        stop_sequences=stop_ids, max_prompt_len=P, mesh=mesh, rules=rules)
+    timing["time_sampling"] += time.perf_counter() - t0
+    ids_texts = [_decode(tokenizer, samples.tokens[b, g], int(samples.lengths[b, g]),
+                         config.rollout.stop_strings) for b in range(B) for g in range(G)]
+    batch = rewards_lib.RolloutBatch(
+        questions=[q.question for q in qs for _ in range(G)],
+        references=[q.reference for q in qs for _ in range(G)],
+        prompt_ids=[q.prompt_ids for q in qs for _ in range(G)],
+        completion_ids=[ids for ids, _ in ids_texts],
+        completions=[text for _, text in ids_texts],
+        truncated=samples.truncated.reshape(-1))
+    future = reward_computer.submit(batch)
+    # π_θold and π_ref log-probs on the device while the rewards are computed on the host.
+    t0 = time.perf_counter()
+    seq = grpo_step.build_sequences([q.prompt_ids for q in qs], samples.tokens, samples.lengths,
+                                    P, tokenizer.pad_id)
+    old_logp = logprob_fn(state["params"], seq)
+    ref_logp = logprob_fn(ref_params, seq) if settings.beta > 0 else old_logp
+    old_logp, ref_logp = np.asarray(old_logp), np.asarray(ref_logp)
+    timing["time_logprobs"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = future.result()
+    timing["time_reward_wait"] += time.perf_counter() - t0
+    timing["time_reward"] += result.seconds
+    return Round(qs, samples, batch, seq, old_logp, ref_logp, result, G)
+
+  step = start_step
+  timing: dict[str, float] = {}
+  try:
+    while step < config.total_steps:
+      step_start = time.perf_counter()
+      timing = dict(time_sampling=0.0, time_logprobs=0.0, time_reward=0.0,
+                    time_reward_wait=0.0, time_update=0.0)
+      iteration = step // steps_per_iteration
+      if step % steps_per_iteration == 0:
+        ref_params = copy_params(state["params"])  # Alg. 1: π_ref ← π_θ each iteration
+
+      rounds = []
+      for round_index in range(config.grpo.max_sampling_rounds):
+        rounds.append(sample_round(step, round_index))
+        if not config.grpo.dynamic_sampling:
+          break
+        kept = sum(int((~r.zero_std_B()).sum()) for r in rounds)
+        if kept >= B:
+          break
+      batch, selection = assemble_batch(rounds, B, dynamic_sampling=config.grpo.dynamic_sampling,
+                                        mask_truncated=config.grpo.mask_truncated,
+                                        max_steps=int(config.reward_model.max_steps))
+
+      t0 = time.perf_counter()
+      state, update_metrics = update_fn(state, batch)
+      update_metrics = jax.device_get(update_metrics)
+      timing["time_update"] = time.perf_counter() - t0
+      step += 1
+      if rm is not None:
+        rm.record(step, iteration, rounds)
+
+      scalars = step_metrics(rounds, batch, update_metrics, selection, counters, encoder)
+      finite = bool(update_metrics["finite"])
+      bad_steps.update(step, finite, float(update_metrics["loss"]),
+                       float(update_metrics["grad_norm"]))
+      counters["bad_consecutive"] = bad_steps.consecutive
+      scalars.update(timing)
+      scalars["time_step"] = time.perf_counter() - step_start
+      scalars["iteration"] = iteration
+      if step % config.log_every == 0 or step == config.total_steps:
+        rates = progress.update(step)
+        scalars["tokens_per_s"] = scalars["completion_tokens"] / max(scalars["time_step"], 1e-9)
+        scalars["steps_per_s"] = rates["steps_per_s"]
+        writer.write(step, scalars)
+        logging.info("%s", progress.line(step, {k: scalars[k] for k in (
+            "reward_mean", "accuracy", "kl", "entropy", "completion_length_mean")}, rates))
+      summary["metrics"] = scalars
+
+      end_of_iteration = step % steps_per_iteration == 0
+      if rm is not None and end_of_iteration and step < config.total_steps:
+        rm.retrain(iteration, policy=nnx.merge(setup.graphdef, state["params"], setup.rest),
+                   step=step)
+      if step % config.checkpoint_every == 0 or step == config.total_steps or end_of_iteration:
+        items = {"params": state["params"], "opt": state["opt"], "ref": ref_params}
+        if rm is not None:
+          items["rm"] = rm.state
+        ckpt.save(step, items, data_iter=question_iter,
+                  meta={"counters": counters, "encoder_counts": encoder.counts,
+                        "iteration": iteration, "stage": "grpo",
+                        "rm": {} if rm is None else rm.meta()})
+      if step == config.debug.kill_at_step:
+        ckpt.wait()
+        writer.flush()
+        os.kill(os.getpid(), 9)
+  finally:
+    ckpt.close()
+    writer.close()
+    reward_computer.close()
+  summary["step"] = step
+  summary["counters"] = dict(counters)
+  return summary
+
+
+def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], upd: dict[str, Any],
+                 selection: dict[str, int], counters: dict[str, int],
+                 encoder: questions_lib.QuestionEncoder) -> dict[str, float]:
+  """The step's scalars (TRL/verl names where they exist) and the updated run counters.
+
+  Reward and length statistics are over every completion sampled this step (all rounds), as
+  TRL logs them; loss, KL, clipping and entropy are over the update batch's masked tokens.
+  """
+  rewards_BxG = np.concatenate([r.rewards_BxG() for r in rounds])
+  rm = {k: float(v) for k, v in jax.device_get(grpo_lib.reward_metrics(rewards_BxG)).items()}
+  lengths = np.concatenate([r.samples.lengths.reshape(-1) for r in rounds])
+  truncated = np.concatenate([r.samples.truncated.reshape(-1) for r in rounds])
+  correct = np.concatenate([r.result.correct for r in rounds])
+  empty = sum(sum(1 for t in r.batch.completions if not t.strip()) for r in rounds)
+  out = dict(rm)
+  out.update(
+      accuracy=float(correct.mean()),
+      completion_length_mean=float(lengths.mean()),
+      completion_length_max=int(lengths.max()),
+      completion_length_min=int(lengths.min()),
+      clipped_completion_ratio=float(truncated.mean()),
+      completion_tokens=int(lengths.sum()),
+      empty_completions=empty,
+  )
+  # Sampler vs trainer: the same tokens under the same parameters in the two programs
+  # (peers.md §8D). A gap here biases the importance ratio.
+  mask = np.concatenate([(np.arange(r.old_logp.shape[-1]) <
+                          r.samples.lengths[..., None]).reshape(-1, r.old_logp.shape[-1])
+                         for r in rounds])
+  diff = np.abs(np.concatenate([(r.samples.logprobs - r.old_logp).reshape(mask.shape)
+                                for r in rounds]))[mask]
+  out["logprob_diff_sampler_trainer"] = float(diff.mean()) if diff.size else 0.0
+  out["logprob_diff_sampler_trainer_max"] = float(diff.max()) if diff.size else 0.0
+  for name in rounds[0].result.per_term:
+    out[f"reward/{name}_mean"] = float(np.concatenate([r.result.per_term[name]
+                                                       for r in rounds]).mean())
+  for key in ("loss", "kl", "clip_ratio", "clip_ratio/low", "clip_ratio/high", "entropy",
+              "grad_norm", "lr", "pg_loss", "ratio_mean", "ratio_max", "approx_kl_old",
+              "loss_first", "advantage_abs_mean"):
+    out[key] = float(upd[key])
+  out["num_loss_tokens"] = float(batch["loss_mask"].sum())
+  out["frac_groups_in_loss"] = float(batch["group_valid"].mean())
+  # Run counters (cumulative, so they reconcile across resumes).
+  counters["dropped_groups"] += selection["dropped_groups"]
+  counters["underfilled_groups"] += selection["underfilled_groups"]
+  counters["surplus_groups"] += selection["surplus_groups"]
+  counters["sampling_rounds"] += len(rounds)
+  counters["empty_completions"] += empty
+  counters["skipped_updates"] += int(upd["num_skipped_updates"])
+  for r in rounds:
+    for key, value in r.result.counts.items():
+      if key.startswith("reward_failures") or key.startswith("reward_nonfinite"):
+        counters["reward_failures"] += value
+      elif key.startswith("reward_timeouts"):
+        counters["reward_timeouts"] += value
+      elif key == "verifier/timeout":
+        counters["verifier_timeouts"] += value
+  for key in ("prompts_truncated", "prompts_dropped", "questions_bad_records", "questions_read"):
+    counters[key] = encoder.counts[key]
+  out.update({k: v for k, v in counters.items() if k != "bad_consecutive"})
+  out["dropped_groups_step"] = selection["dropped_groups"]
+  out["sampling_rounds_step"] = len(rounds)
+  return out

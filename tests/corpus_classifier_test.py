@@ -1,0 +1,81 @@
+"""fastText-style classifier: learns math vs non-math, metrics, save/load, stable hashing."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepseekmath_jax.corpus import classifier as C
+from deepseekmath_jax.corpus import tokens
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"{DATA} absent (shared test data)")
+
+
+def _negatives(n):
+  """Non-math text: docstrings of the standard library."""
+  import argparse, collections, email.message, http.client, logging, pathlib, subprocess as sp
+  import tarfile, threading, unittest, urllib.request, zipfile, json as js, csv, socket, ssl
+  docs = []
+  for module in (argparse, collections, email.message, http.client, logging, pathlib, sp,
+                 tarfile, threading, unittest, urllib.request, zipfile, js, csv, socket, ssl):
+    for name in dir(module):
+      doc = getattr(getattr(module, name), "__doc__", None)
+      if isinstance(doc, str) and len(doc) > 120 and doc not in docs:
+        docs.append(doc)
+  return docs[:n]
+
+
+@needs_data
+def test_learns_math_vs_docstrings_and_round_trips(tmp_path):
+  rows = [json.loads(l) for l in open(DATA / "math" / "math_train.jsonl")][:300]
+  pos = [r["problem"] + "\n" + r["solution"] for r in rows]
+  neg = _negatives(300)
+  texts, labels = pos + neg, np.array([1] * len(pos) + [0] * len(neg))
+  order = np.random.default_rng(0).permutation(len(texts))
+  train, test = order[: int(0.8 * len(order))], order[int(0.8 * len(order)):]
+  config = C.ClassifierConfig(dim=32, buckets=1 << 14, lr=0.5, epochs=5, max_tokens=300)
+  hashes = [C.doc_hashes(t, config.max_tokens) for t in texts]
+  model = C.MathClassifier.train([hashes[i] for i in train], labels[train], config)
+  scores = model.predict_hashes([hashes[i] for i in test])
+  metrics = C.binary_metrics(scores, labels[test])
+  assert metrics["auc"] > 0.95 and metrics["precision"] > 0.85 and metrics["recall"] > 0.85
+  model.save(str(tmp_path / "m"))
+  loaded = C.MathClassifier.load(str(tmp_path / "m"))
+  np.testing.assert_allclose(loaded.predict_hashes([hashes[i] for i in test]), scores, atol=2e-3)
+  # Texts and hashes give the same score.
+  assert abs(model.predict([texts[test[0]]])[0] - scores[0]) < 1e-6
+
+
+def test_min_count_vocabulary_and_ngram_features():
+  config = C.ClassifierConfig(dim=8, buckets=64, min_count=3)
+  docs = [C.doc_hashes("a a a b b c", 100)]
+  vocab = C.build_vocab(docs, 3)
+  assert list(vocab) == [tokens.token_hash("a")]
+  model = C.MathClassifier(config, vocab, np.zeros((1 + 64, 8), np.float32),
+                           np.zeros(8, np.float32), 0.0)
+  ids = model.features(docs[0])
+  # 3 vocabulary hits (a a a) + 5 bigrams + 4 trigrams, n-gram rows offset by the vocabulary.
+  assert len(ids) == 3 + 5 + 4 and (ids[:3] == 0).all() and (ids[3:] >= 1).all()
+
+
+def test_auc_matches_pairwise_definition():
+  rng = np.random.default_rng(1)
+  scores = rng.integers(0, 5, 200).astype(float)  # many ties
+  labels = rng.integers(0, 2, 200)
+  pos, neg = scores[labels == 1], scores[labels == 0]
+  brute = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (
+      len(pos) * len(neg))
+  assert abs(C.roc_auc(scores, labels) - brute) < 1e-12
+
+
+def test_hashes_are_stable_across_processes():
+  code = ("from deepseekmath_jax.corpus import tokens; "
+          "print(int(tokens.ngram_hashes(tokens.token_hashes(['x','+','y']), 2)[1]))")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={"PYTHONHASHSEED": "123", "PATH": ""}, cwd=Path(__file__).parents[1])
+  here = int(tokens.ngram_hashes(tokens.token_hashes(["x", "+", "y"]), 2)[1])
+  assert int(out.stdout) == here

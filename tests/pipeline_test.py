@@ -1,0 +1,101 @@
+"""The whole pipeline, `configs/pipeline.py:smoke`, end to end; then a restart skips every stage."""
+
+import json
+import os
+import time
+
+import pytest
+
+from configs import pipeline as pipeline_config
+from deepseekmath_jax import pipeline
+from deepseekmath_jax.corpus import shards
+from deepseekmath_jax.metrics import read_metrics
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("pipeline_smoke"))
+  config = pipeline_config.get_config("smoke")
+  config.lock()
+  results = pipeline.run(config, workdir)
+  return config, workdir, results
+
+
+def test_every_stage_done(smoke_run):
+  _, workdir, results = smoke_run
+  assert list(results) == list(pipeline.STAGES)
+  for stage in pipeline.STAGES:
+    done = pipeline.read_done(workdir, stage)
+    assert done is not None and done["seconds"] >= 0, stage
+
+
+def test_data_and_corpus_counts(smoke_run):
+  config, workdir, _ = smoke_run
+  with open(os.path.join(workdir, "data", "manifest.json")) as f:
+    manifest = json.load(f)
+  d = config.data
+  assert manifest["eval_problems"] == d.eval_problems
+  assert manifest["math_documents"] == d.math_docs + d.drill_docs
+  assert manifest["pool_documents"] == (manifest["math_documents"] + manifest["prose_documents"] +
+                                        d.exact_duplicates + d.near_duplicates +
+                                        d.contaminated_docs)
+  with open(os.path.join(workdir, "corpus", "report.json")) as f:
+    corpus = json.load(f)
+  assert corpus["documents_in"] == manifest["pool_documents"]
+  assert corpus["documents_in"] == corpus["documents_out"] + sum(corpus["dropped"].values())
+  kept = list(shards.read_corpus(os.path.join(workdir, "corpus")))
+  assert len(kept) == corpus["documents_out"]
+  kept_urls = {doc["url"] for doc in kept}
+  assert not kept_urls & set(manifest["planted_contaminated"])
+  for pair in manifest["planted_exact_duplicates"] + manifest["planted_near_duplicates"]:
+    assert not (pair["copy"] in kept_urls and pair["original"] in kept_urls), pair
+  # The classifier keeps the worksheets and drops most of the stdlib prose.
+  math_kept = sum(u.startswith("https://worksheets.") for u in kept_urls)
+  assert math_kept >= 0.8 * manifest["math_documents"] - d.contaminated_docs
+  assert sum(u.startswith("https://docs.") for u in kept_urls) <= 0.2 * d.prose_docs
+
+
+def test_trainers_logged(smoke_run):
+  config, workdir, _ = smoke_run
+  assert os.path.exists(os.path.join(workdir, "tokenizer", "tokenizer.model"))
+  for stage, steps in (("pretrain", config.pretrain.steps), ("sft", config.sft.steps)):
+    records = read_metrics(os.path.join(workdir, stage, "metrics.jsonl"))
+    assert max(r["step"] for r in records) == steps and all("loss" in r for r in records
+                                                           if "eval/loss" not in r)
+  grpo = read_metrics(os.path.join(workdir, "grpo", "metrics.jsonl"))
+  assert [r["step"] for r in grpo] == list(range(1, config.grpo.steps + 1))
+  for key in ("reward_mean", "kl", "accuracy", "completion_length_mean"):
+    assert all(key in r for r in grpo), key
+
+
+def test_report(smoke_run):
+  config, workdir, _ = smoke_run
+  with open(os.path.join(workdir, "report.json")) as f:
+    report = json.load(f)
+  for stage in ("pretrain", "sft", "grpo"):
+    ev = report["evaluation"][stage]
+    assert ev["n_problems"] == config.eval.num_problems
+    assert ev["k"] == config.eval.num_samples
+    for key in ("greedy_accuracy", "maj_at_k", "pass_at_k"):
+      assert 0.0 <= ev[key] <= 1.0, (stage, key)
+    assert ev["maj_at_k"] <= ev["pass_at_k"] + 1e-9  # a correct vote needs a correct sample
+  f = report["findings"]
+  gain = 100 * (report["evaluation"]["grpo"]["greedy_accuracy"] -
+                report["evaluation"]["sft"]["greedy_accuracy"])
+  assert f["grpo_greedy_gain_points"] == pytest.approx(gain, abs=0.01)
+  assert f["grpo_gain_at_least_10_points"] == (gain >= 10)
+  assert set(report["stage_seconds"]) == set(pipeline.STAGES[:-1])
+  for name in ("report.md", "losses.png", "grpo.png", "accuracy_by_stage.png", "k_curves.png"):
+    assert os.path.getsize(os.path.join(workdir, name)) > 0, name
+  markdown = open(os.path.join(workdir, "report.md")).read()
+  assert "GRPO vs SFT" in markdown and "maj@4" in markdown
+  for stage in ("pretrain", "sft", "grpo"):
+    assert os.path.exists(os.path.join(workdir, f"eval_{stage}", "report.json"))
+
+
+def test_restart_skips_finished_stages(smoke_run):
+  config, workdir, results = smoke_run
+  start = time.perf_counter()
+  again = pipeline.run(config, workdir)
+  assert time.perf_counter() - start < 10
+  assert again == results
