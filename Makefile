@@ -1,4 +1,5 @@
 # make test: bootstrap .venv (if absent), install .[test], run the whole suite.
+# make demo: the same bootstrap, then the whole pipeline (runs/demo/report.md).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -20,6 +21,10 @@ install: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile tests --ignore-glob='*_multidevice_test.py'
 	$(PY) -m pytest -q $(wildcard tests/*_multidevice_test.py)
+
+# The main job: corpus -> tokenizer -> pretrain -> SFT -> GRPO -> evaluation on one CPU.
+demo: $(STAMP)
+	$(PY) -m deepseekmath_jax.main --config=configs/pipeline.py:demo --workdir=runs/demo
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -1,15 +1,42 @@
-r"""Evaluation stage: score a predictions file on GSM8K, MATH or MATH500.
+r"""Evaluation stage: GSM8K, MATH or MATH500 from a predictions file or a model checkpoint.
+
+Score a predictions file (any system's outputs; evaluation/predictions.py has the format):
 
   python -m deepseekmath_jax.main --config=configs/eval.py:math500 --workdir=runs/eval \
       --config.predictions=preds.jsonl
 
+Sample from a checkpoint, e.g. DeepSeekMath-7B-RL on MATH500 on a GPU/TPU (greedy top-1 plus
+64 samples at T=0.7 for maj@64/pass@64; add --config.model.dtype=bfloat16
+--config.model.param_dtype=bfloat16 to run in the checkpoint's bf16):
+
+  python -m deepseekmath_jax.main --config=configs/eval.py:math500 --workdir=runs/eval \
+      --config.checkpoint=hf:/path/deepseek-math-7b-rl --config.num_samples=64
+
+or one of this project's trainer runs, e.g. after configs/sft.py:tiny in runs/sft (the run's
+architecture goes in `model`, here the tiny default; its tokenizer is runs/sft/tokenizer.model):
+
+  python -m deepseekmath_jax.main --config=configs/eval.py:gsm8k,tiny --workdir=runs/eval \
+      --config.checkpoint=runs/sft
+
+Exactly one of `predictions` and `checkpoint` is set. `checkpoint` is a trainer run's workdir
+(its newest parameters), `hf:PATH` or a Hugging Face directory holding config.json
+(evaluation/generate.py). The sampling protocol is the paper's: `prompt_format` (zero-shot chat
+CoT for Instruct/RL models; `gsm8k_8shot` / `math_4shot` for Base models, §5.4), greedy top-1,
+and `num_samples` samples at `temperature` for maj@k/pass@k (0: top-1 only; arXiv:2402.03300
+§5.3, Fig. 7: 64 samples at T=0.7). Completions end at the prompt format's stop strings, EOS or
+`max_new_tokens`; prompts keep their last `max_prompt_len` tokens.
+
+Tokenizer: `tokenizer.path` if set (kind `sentencepiece` or `hf_json`; empty kind: inferred,
+`.model` = sentencepiece). Otherwise the checkpoint's own: a Hugging Face directory's
+tokenizer.json (kind `hf_json`, special tokens from tokenizer_config.json), or
+`<run workdir>/tokenizer.model`. `model` is the architecture of a run workdir (default: the
+`tiny` variant; trainers save none); a Hugging Face checkpoint brings its own, and only
+`model.dtype`, `model.param_dtype` and `model.scan_layers` apply to it.
+
 Arguments (`configs/eval.py:<arg>`): a benchmark name (`gsm8k`, `math`, `math500`), `tiny` (the
-first 20 problems only), `strict` (strict headline), or `key=value` pairs of the defaults below.
-The report (report.json/.md, problems.jsonl, PNGs) lands in `<workdir>/eval_<benchmark>` unless
-`output_dir` is set. Sampling from a checkpoint goes through
-`deepseekmath_jax.evaluation.run.evaluate_model(generate_fn=...)`; `prompt_format`,
-`num_samples`, `temperature` record the paper's protocol for it (zero-shot CoT, greedy top-1,
-64 samples at T=0.7 for maj@64; arXiv:2402.03300 §5.3, Fig. 7).
+first 20 problems, 512 new tokens), `strict` (strict headline), or `key=value` pairs of the
+defaults below. The report (report.json/.md, problems.jsonl, PNGs) lands in
+`<workdir>/eval_<benchmark>` unless `output_dir` is set.
 """
 
 import ml_collections
@@ -21,19 +48,29 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = config_lib.parse_arg(arg, variant="math500", tiny=False, strict=False)
   config = ml_collections.ConfigDict()
   config.stage = "eval"
-  config.seed = 0
+  config.seed = 0                       # sampling keys (the same for every checkpoint)
   config.benchmark = a.variant
   config.data_dir = "../shared/data"
   config.split = "test"
-  config.predictions = ""
   config.output_dir = ""
   config.strict = a.strict
   config.deadline_s = 2.0
-  config.only_predicted = False
   config.max_problems = 20 if a.tiny else 0
   config.disagreement_threshold = 0.5
-  # The model-driven path (evaluate_model), once a sampler provides generate_fn.
-  config.prompt_format = "zero_shot_cot"
-  config.num_samples = 64
-  config.temperature = 0.7
+  # What is evaluated: exactly one of the two.
+  config.predictions = ""               # a predictions jsonl file to score
+  config.only_predicted = False         # predictions: score only the problems it covers
+  config.checkpoint = ""                # a run workdir | hf:PATH | a Hugging Face directory
+  # Sampling from `checkpoint`.
+  config.prompt_format = "zero_shot_cot"  # a key of evaluation/prompts.py FORMATS
+  config.num_samples = 64               # samples per problem for maj@k/pass@k (0 = top-1 only)
+  config.temperature = 0.7              # temperature of those samples (top-1 is greedy)
+  config.max_new_tokens = 512 if a.tiny else 1024
+  config.max_prompt_len = 1024          # longer prompts keep their last tokens
+  config.batch_size = 64                # prompts per sampler call
+  config.tokenizer = config_lib.tokenizer_config("")  # '' path: the checkpoint's own
+  config.model = config_lib.model_config("tiny")      # a run workdir's architecture
+  config.mesh = config_lib.mesh_config(data=-1) if a.tiny else config_lib.mesh_config(
+      data=1, fsdp=-1)                  # FSDP: a 7B model's parameters sharded over devices
+  config.axis_rules = config_lib.AXIS_RULES
   return config

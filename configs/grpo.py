@@ -93,6 +93,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       top_p=1.0,                                      # nucleus mass (not in the paper)
       top_k=0,                                        # 0 = off
       stop_strings=(),                                # extra stop strings (EOS always stops)
+      policy="current",                               # current | reference (offline RFT)
   ))
   config.grpo = ml_collections.ConfigDict(dict(
       epsilon=0.2,                                    # clip ε (not in the paper; PPO default)
@@ -106,6 +107,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       num_updates=1,                                  # μ, passes over each batch (§4.2: 1)
       num_minibatches=1,                              # optimizer updates per pass
       supervision="outcome",                          # outcome (§4.1.2) | process (§4.1.3)
+      objective="grpo",                               # grpo (Eq. 3) | rft (§5.2.1, I(o))
       dynamic_sampling=False,                         # drop all-equal-reward groups, refill
       max_sampling_rounds=3,                          # sampling rounds per step (dyn. sampling)
       mask_truncated=False,                           # overlong masking: truncated out of loss
@@ -143,6 +145,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       shepherd_rollouts=2 if tiny else 8,             # Math-Shepherd rollouts per step prefix
       shepherd_label="hard",                          # hard (any rollout right) | soft (mean)
       max_steps=16,                                   # steps per completion (last one absorbs)
+      step_separator="\n",                            # regex between steps (Math-Shepherd: \n)
   ))
   peak_lr = 1e-6 if big else (1e-2 if variant == "tiny_toy" else 1e-3)  # §4.2: 1e-6 at 7B
   config.opt = config_lib.opt_config(schedule="constant", peak_lr=peak_lr, warmup_steps=0)
@@ -156,5 +159,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   ))
   config.debug = ml_collections.ConfigDict(dict(
       kill_at_step=0,                                 # test hook: SIGKILL self after step k
+      sigterm_at_step=0,                              # test hook: SIGTERM self after step k
   ))
   return config

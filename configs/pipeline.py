@@ -10,21 +10,33 @@ of the pretrain, SFT and GRPO checkpoints with identical decoding -> report.
 
 Variants:
   demo    under 20 minutes on 2 CPU cores: a 4-layer, 1.1M-parameter model pretrained from
-          scratch on ~1.2M tokens, SFT, 40 GRPO steps of 8 questions x 8 samples, and 500
+          scratch on ~1.2M tokens, SFT, 36 GRPO steps of 32 questions x 8 samples, and 500
           held-out problems, greedy + 8 samples per problem per checkpoint.
   smoke   every stage at toy sizes, in a couple of minutes (tests); `tiny` is the same.
 """
 
+import importlib.util
+from pathlib import Path
+
 import ml_collections
 
 from deepseekmath_jax import config_lib
+
+
+def _grpo_trainer_defaults() -> ml_collections.ConfigDict:
+  """configs/grpo.py:tiny, loaded by path as main.py loads configs."""
+  spec = importlib.util.spec_from_file_location("pipeline_grpo_defaults",
+                                                Path(__file__).with_name("grpo.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config("tiny")
 
 # Per variant: the knobs that differ between demo and smoke.
 _SIZES = {
     "demo": dict(math_docs=2400, drill_docs=0, prose_docs=400, negative_docs=400,
                  eval_problems=500, sft_examples=3000, rl_questions=3000, layers=4, dim=128,
                  heads=4, mlp=384, vocab=1024, pretrain_steps=600, pretrain_batch=8,
-                 sft_steps=40, sft_batch=16, grpo_steps=40, grpo_questions=8, group=8,
+                 sft_steps=40, sft_batch=16, grpo_steps=36, grpo_questions=32, group=8,
                  eval_samples=8, eval_batch=128, corpus_workers=2, recall_iterations=2),
     "smoke": dict(math_docs=120, drill_docs=10, prose_docs=40, negative_docs=60,
                   eval_problems=24, sft_examples=64, rl_questions=64, layers=1, dim=32,
@@ -45,6 +57,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.stage = "pipeline"                 # deepseekmath_jax/pipeline.py
   c.seed = 0                           # the one seed: data streams, init, data order, sampling
   c.variant = variant                  # for the report
+  c.stop_after = ""                    # '' = every stage; else the last stage to run
+  c.reuse_from = ""                    # a finished run's workdir whose reuse_stages are linked
+  c.reuse_stages = ("data", "corpus", "tokenizer", "pretrain", "sft", "eval_pretrain",
+                    "eval_sft")        # stages taken from reuse_from (experiments share them)
 
   c.data = ml_collections.ConfigDict(dict(
       min_steps=1,                     # fewest arithmetic steps per solution
@@ -106,20 +122,32 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       seq_len=256,                     # tokens per packed sequence
       peak_lr=1e-3,                    # constant rate (§3.2 uses a constant 5e-5 at 7B)
   ))
+  # GRPO: the run shape here; the method is configs/grpo.py's own `grpo`, `rollout`, `reward`
+  # and `reward_model` sections (every option the trainer has, e.g. --config.grpo.loss.beta=0,
+  # --config.grpo.loss.objective=rft), with the demo's choices on top.
+  rl = _grpo_trainer_defaults()
   c.grpo = ml_collections.ConfigDict(dict(
-      steps=s["grpo_steps"],           # RL steps (one sampling stage + one update each)
+      steps=s["grpo_steps"],           # RL steps (one sampling stage + μ updates each)
       questions_per_step=s["grpo_questions"],  # B questions per step
       group_size=s["group"],           # G samples per question (§4.2: 64)
-      max_new_tokens=64,               # completion budget (solutions are ~40 tokens)
-      temperature=1.0,                 # rollout temperature
-      beta=0.04,                       # KL coefficient (§4.2)
-      peak_lr=1e-4,                    # constant rate (§4.2: 1e-6 at 7B)
+      num_iterations=1,                # Alg. 1 outer iterations (π_ref ← π_θ at each start)
+      peak_lr=2e-4,                    # constant rate (§4.2: 1e-6 at 7B)
+      loss=rl.grpo,                    # configs/grpo.py `grpo`: ε, β, μ, objective, ...
+      rollout=rl.rollout,              # configs/grpo.py `rollout`: T, temperature, policy
+      reward=rl.reward,                # configs/grpo.py `reward`: weights of reward terms
+      reward_model=rl.reward_model,    # configs/grpo.py `reward_model` (process supervision)
   ))
+  c.grpo.loss.beta = 0.04              # KL coefficient (§4.2)
+  c.grpo.rollout.max_new_tokens = 64   # completion budget (solutions are ~40 tokens)
+  c.grpo.rollout.temperature = 1.0     # rollout temperature
   c.eval = ml_collections.ConfigDict(dict(
       num_problems=s["eval_problems"],  # held-out problems per checkpoint (all of eval.jsonl)
       num_samples=s["eval_samples"],   # samples per problem for maj@k / pass@k
       temperature=0.7,                 # sampling temperature of those samples (Fig. 7: 0.7)
       max_new_tokens=64,               # completion budget, the same for every checkpoint
+      max_prompt_len=80,               # prompt tokens (longer ones keep their end; GRPO too):
+                                       # demo prompts are at most 75
+
       batch_size=s["eval_batch"],      # prompts per sampler call
   ))
   return c

@@ -9,6 +9,7 @@ The config's `stage` names the library function `run(config, workdir)` that does
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from absl import app
 from absl import flags
@@ -29,7 +30,37 @@ STAGES = {
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file, `path.py:arg`.",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and reports.")
+_DISTRIBUTED = flags.DEFINE_enum(
+    "distributed", "auto", ["auto", "on", "off"],
+    "Multi-host: call jax.distributed.initialize() before anything else. `auto` does so when the "
+    "environment is a multi-process job: a multi-host Cloud TPU slice, SLURM or Open MPI with "
+    "more than one task (JAX finds the coordinator and process ids), or JAX_COORDINATOR_ADDRESS "
+    "with JAX_NUM_PROCESSES and JAX_PROCESS_ID.")
 flags.mark_flags_as_required(["config", "workdir"])
+
+
+def multi_process_environment(env=os.environ) -> bool:
+  """True in a job of several processes that jax.distributed can discover by itself."""
+  if env.get("JAX_COORDINATOR_ADDRESS"):
+    return True
+  if "," in env.get("TPU_WORKER_HOSTNAMES", "") or "," in env.get("TPU_PROCESS_ADDRESSES", ""):
+    return True
+  for count in ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE"):
+    if env.get(count, "1").isdigit() and int(env.get(count, "1")) > 1:
+      return True
+  return False
+
+
+def initialize_distributed(mode: str, env=os.environ) -> bool:
+  """jax.distributed.initialize() per `--distributed`; True when it was called."""
+  if mode == "off" or (mode == "auto" and not multi_process_environment(env)):
+    return False
+  import jax  # pylint: disable=g-import-not-at-top
+  number = lambda key: int(env[key]) if env.get(key) else None
+  jax.distributed.initialize(num_processes=number("JAX_NUM_PROCESSES"),
+                             process_id=number("JAX_PROCESS_ID"))
+  logging.info("jax.distributed: process %d of %d", jax.process_index(), jax.process_count())
+  return True
 
 
 def main(argv):
@@ -45,6 +76,7 @@ def main(argv):
   del stage
   if config.stage not in STAGES:
     raise app.UsageError(f"config.stage={config.stage!r} is not one of {sorted(STAGES)}")
+  initialize_distributed(_DISTRIBUTED.value)
   logging.info("stage %s, workdir %s\n%s", config.stage, _WORKDIR.value, config)
   importlib.import_module(STAGES[config.stage]).run(config, _WORKDIR.value)
 

@@ -50,8 +50,9 @@ BENCHMARK = "demo_word_problems"
 # next "Question:" of its documents, as base models do under few-shot prompts (§5.4).
 STOP_STRINGS = ("\n\n",)
 # Share of the demo's wall time each stage took on the reference run; only for the ETA.
-_STAGE_WEIGHTS = dict(data=0.005, corpus=0.02, tokenizer=0.002, pretrain=0.39, sft=0.055,
-                      grpo=0.27, eval_pretrain=0.11, eval_sft=0.08, eval_grpo=0.07, report=0.003)
+_STAGE_WEIGHTS = dict(data=0.007, corpus=0.023, tokenizer=0.001, pretrain=0.29, sft=0.058,
+                      grpo=0.40, eval_pretrain=0.073, eval_sft=0.073, eval_grpo=0.073,
+                      report=0.002)
 _CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
@@ -153,17 +154,20 @@ def grpo_config(config: ml_collections.ConfigDict, workdir: str) -> ml_collectio
   c.tokenizer = config_lib.tokenizer_config("sentencepiece", path=_tokenizer_path(workdir))
   c.init_from = stage_dir(workdir, "sft")
   c.total_steps = s.steps
+  c.num_iterations = s.num_iterations
   c.checkpoint_every = max(1, s.steps // 4)
   c.group_size = s.group_size
   c.batch_size = s.questions_per_step * s.group_size
   c.questions.sources = ml_collections.ConfigDict(dict(rl=config_lib.source_config(
       "jsonl", path=os.path.join(stage_dir(workdir, "data"), "rl.jsonl"),
       prompt_field="question", response_field="answer")))
-  c.questions.max_prompt_len = 128
-  c.rollout.max_new_tokens = s.max_new_tokens
-  c.rollout.temperature = s.temperature
+  c.questions.max_prompt_len = config.eval.max_prompt_len
+  c.grpo = ml_collections.ConfigDict(s.loss.to_dict())
+  c.rollout = ml_collections.ConfigDict(s.rollout.to_dict())
   c.rollout.stop_strings = STOP_STRINGS
-  c.grpo.beta = s.beta
+  c.reward = ml_collections.ConfigDict(s.reward.to_dict())
+  c.reward_model = ml_collections.ConfigDict(s.reward_model.to_dict())
+  c.reward_model.model = ml_collections.ConfigDict(config.model.to_dict())
   c.opt.peak_lr = s.peak_lr
   c.ckpt.async_save = False
   return c
@@ -212,22 +216,13 @@ def _stage_trainer(stage: str):
 def _stage_grpo(config, workdir, out):
   from deepseekmath_jax.trainers import grpo  # pylint: disable=g-import-not-at-top
   summary = grpo.run(grpo_config(config, workdir), out)
-  return {k: summary.get(k) for k in ("start_step", "step", "counters")}
+  return {k: summary.get(k) for k in ("start_step", "step", "counters", "preempted")}
 
 
 def load_checkpoint_model(config: ml_collections.ConfigDict, run_dir: str, mesh, rules):
   """The newest parameters of a trainer workdir, as a `Transformer` on `mesh`."""
-  from flax import nnx  # pylint: disable=g-import-not-at-top
-  from deepseekmath_jax.model import Transformer  # pylint: disable=g-import-not-at-top
-  from deepseekmath_jax.trainers import pretrain  # pylint: disable=g-import-not-at-top
-  from deepseekmath_jax.trainers import train_lib  # pylint: disable=g-import-not-at-top
-  make = lambda: Transformer(config.model, rngs=nnx.Rngs(config.seed))
-  opt = config_lib.opt_config(schedule="constant", peak_lr=0.0, warmup_steps=0)
-  setup = train_lib.setup_training(make, mesh, rules, opt, 1)
-  source = ml_collections.ConfigDict(dict(init_from=run_dir, model=config.model,
-                                          seed=config.seed))
-  params = pretrain.initial_params(source, setup)
-  return nnx.merge(setup.graphdef, params, setup.rest)
+  from deepseekmath_jax.evaluation import generate  # pylint: disable=g-import-not-at-top
+  return generate.load_model(run_dir, config.model, mesh, rules, config.seed)
 
 
 def make_generate_fn(config: ml_collections.ConfigDict, model, tokenizer, mesh, rules,
@@ -236,28 +231,12 @@ def make_generate_fn(config: ml_collections.ConfigDict, model, tokenizer, mesh, 
 
   The sampling key depends only on the seed, so every checkpoint is decoded identically.
   """
-  import jax  # pylint: disable=g-import-not-at-top
-  from deepseekmath_jax.rl import sampler  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax.evaluation import generate  # pylint: disable=g-import-not-at-top
   e = config.eval
-
-  def generate_fn(prompts: list[str], n: int, temperature: float) -> list[list[str]]:
-    out: list[list[str]] = []
-    start = time.perf_counter()
-    for lo in range(0, len(prompts), e.batch_size):
-      chunk = prompts[lo:lo + e.batch_size]
-      out += sampler.generate_text(
-          model, tokenizer, chunk, num_samples=n, max_new_tokens=e.max_new_tokens,
-          temperature=temperature, stop_strings=STOP_STRINGS,
-          rng=jax.random.fold_in(jax.random.key(config.seed), lo), batch_size=e.batch_size,
-          max_prompt_len=128, mesh=mesh, rules=rules)
-      elapsed = time.perf_counter() - start
-      rate = len(out) / max(elapsed, 1e-9)
-      logging.info("%s: %s x%d: %d/%d prompts, %.1f prompts/s, ETA %.0f s", label,
-                   "greedy" if temperature == 0 else f"T={temperature}", n, len(out),
-                   len(prompts), rate, (len(prompts) - len(out)) / max(rate, 1e-9))
-    return out
-
-  return generate_fn
+  return generate.make_generate_fn(
+      model, tokenizer, batch_size=e.batch_size, max_new_tokens=e.max_new_tokens,
+      max_prompt_len=e.max_prompt_len, stop_strings=STOP_STRINGS, seed=config.seed, mesh=mesh,
+      rules=rules, label=label)
 
 
 def _stage_eval(evaluated: str):
@@ -313,9 +292,41 @@ def _clock(seconds: float) -> str:
   return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def reuse_stages(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
+  """Links `config.reuse_stages` finished in `config.reuse_from` into `workdir`.
+
+  Experiments that differ only from some stage on (an RL method, a KL coefficient) share one
+  run's data, tokenizer, pretraining and SFT this way instead of repeating them. A linked stage
+  is read, never written: every stage after it runs in `workdir` itself.
+  """
+  if not config.reuse_from:
+    return []
+  source = os.path.abspath(config.reuse_from)
+  linked = []
+  for stage in config.reuse_stages:
+    if stage not in STAGES:
+      raise ValueError(f"config.reuse_stages: unknown stage {stage!r}; stages: {STAGES}")
+    if read_done(source, stage) is None:
+      raise ValueError(f"config.reuse_from={config.reuse_from!r}: stage {stage!r} is not "
+                       f"finished there (no {stage}/{DONE_FILE})")
+    target = stage_dir(workdir, stage)
+    if os.path.islink(target) and os.path.realpath(target) == os.path.realpath(
+        stage_dir(source, stage)):
+      continue
+    if os.path.exists(target):
+      raise ValueError(f"config.reuse_from: {target} exists; reuse needs a fresh workdir")
+    os.symlink(stage_dir(source, stage), target)
+    linked.append(stage)
+  return linked
+
+
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Runs every unfinished stage in order; returns {stage: its DONE summary}."""
   os.makedirs(workdir, exist_ok=True)
+  if config.stop_after and config.stop_after not in STAGES:
+    raise ValueError(f"config.stop_after={config.stop_after!r}: not a stage; stages: {STAGES}")
+  for stage in reuse_stages(config, workdir):
+    logging.info("pipeline: %s reused from %s", stage, config.reuse_from)
   start = time.perf_counter()
   done_weight, spent = 0.0, 0.0   # over stages run in this process, for the ETA
   results = {}
@@ -325,6 +336,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
       logging.info("pipeline [%d/%d] %s: already done (%.0f s), skipped", index, len(STAGES),
                    stage, previous.get("seconds", 0.0))
       results[stage] = previous
+      if stage == config.stop_after:
+        break
       continue
     remaining = sum(_STAGE_WEIGHTS[s] for s in STAGES[index - 1:] if read_done(workdir, s) is None)
     eta = f"ETA {_clock(spent / done_weight * remaining)}" if done_weight else "ETA ?"
@@ -335,12 +348,21 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     summary = _RUNNERS[stage](config, workdir, out) or {}
     seconds = time.perf_counter() - t0
+    if summary.get("preempted"):
+      # The trainer saved its state; the stage is not done and resumes on the next start.
+      logging.warning("pipeline: %s preempted after %s; run again to resume", stage,
+                      _clock(seconds))
+      results[stage] = summary
+      break
     summary = dict(summary, seconds=round(seconds, 1))
     _write_done(workdir, stage, summary)
     results[stage] = read_done(workdir, stage)  # as a restart will read it
     done_weight += _STAGE_WEIGHTS[stage]
     spent += seconds
     logging.info("pipeline [%d/%d] %s: done in %s", index, len(STAGES), stage, _clock(seconds))
+    if stage == config.stop_after:
+      logging.info("pipeline: stopping after %s (config.stop_after)", stage)
+      break
   logging.info("pipeline: all stages done; %s this run; report in %s",
                _clock(time.perf_counter() - start), os.path.join(workdir, "report.md"))
   return results

@@ -6,9 +6,12 @@ r"""Runs an experiment: a base config swept by `get_sweep()`, one workdir per ru
 An experiment file names its question in the docstring and defines:
 
   BASE = "configs/pipeline.py:demo"          # config file and argument
-  RESULTS = {"greedy (GRPO)": "stages.grpo.greedy_accuracy", ...}   # report.json paths
+  RESULTS = {"greedy (GRPO)": "evaluation.grpo.greedy_accuracy", ...}   # report.json paths
+  COMMON = {"reuse_from": "runs/demo"}       # optional: overrides of every run (not in names)
   def get_sweep() -> list[dict]:             # one dict of --config overrides per run
-    return [{"grpo.beta": b} for b in (0.0, 0.04)]
+    return [{"grpo.loss.beta": b} for b in (0.0, 0.04)]
+
+A sweep point may carry `"_name"`: its run's name (else one is made from its overrides).
 
 Each run is `python -m deepseekmath_jax.main --config=BASE --workdir=ROOT/<run name>
 --config.<key>=<value> ...` in its own process. A run whose workdir already holds
@@ -56,6 +59,8 @@ def load_experiment(path: str | Path) -> Any:
 
 def run_name(overrides: dict[str, Any]) -> str:
   """A readable, filesystem-safe name for one sweep point, e.g. `grpo.beta=0.04`."""
+  if "_name" in overrides:
+    return re.sub(r"[^A-Za-z0-9_.=,+-]", "_", str(overrides["_name"]))[:150]
   if not overrides:
     return "base"
   parts = [f"{k}={v}" for k, v in sorted(overrides.items())]
@@ -65,7 +70,7 @@ def run_name(overrides: dict[str, Any]) -> str:
 def command(base: str, workdir: Path, overrides: dict[str, Any]) -> list[str]:
   cmd = [sys.executable, "-m", "deepseekmath_jax.main", f"--config={base}",
          f"--workdir={workdir}"]
-  return cmd + [f"--config.{k}={v}" for k, v in sorted(overrides.items())]
+  return cmd + [f"--config.{k}={v}" for k, v in sorted(overrides.items()) if k != "_name"]
 
 
 def lookup(report: dict, dotted: str) -> Any:
@@ -82,7 +87,8 @@ def collect(root: Path, sweep: list[dict], results: dict[str, str]) -> list[dict
   for overrides in sweep:
     name = run_name(overrides)
     report_path = root / name / "report.json"
-    row = {"run": name, "overrides": overrides, "status": "missing"}
+    row = {"run": name, "overrides": {k: v for k, v in overrides.items() if k != "_name"},
+           "status": "missing"}
     if report_path.exists():
       report = json.loads(report_path.read_text())
       row["status"] = "done"
@@ -136,7 +142,7 @@ def main(argv):
     for n, index in enumerate(chosen):
       overrides = sweep[index]
       workdir = root / run_name(overrides)
-      cmd = command(experiment.BASE, workdir, overrides)
+      cmd = command(experiment.BASE, workdir, {**getattr(experiment, "COMMON", {}), **overrides})
       if (workdir / "report.json").exists():
         logging.info("[%d/%d] %s: done already", n + 1, len(chosen), workdir.name)
         continue

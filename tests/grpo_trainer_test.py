@@ -245,6 +245,19 @@ def test_entrypoint_runs_and_a_killed_run_resumes_exactly(tmp_path):
   assert step_a == step_b == 4
   jax.tree.map(np.testing.assert_array_equal, params_a, params_b)
 
+  # SIGTERM (preemption) after step 3, between checkpoints: the run saves step 3 and returns;
+  # started again it finishes with the uninterrupted run's parameters.
+  preempted = tmp_path / "preempted"
+  config.debug.sigterm_at_step = 3
+  summary = grpo.run(config, str(preempted))
+  assert summary["preempted"] and summary["step"] == 3
+  config.debug.sigterm_at_step = 0
+  summary = grpo.run(config, str(preempted))
+  assert not summary["preempted"] and summary["start_step"] == 3 and summary["step"] == 4
+  step_c, params_c = _final_params(preempted, config)
+  assert step_c == 4
+  jax.tree.map(np.testing.assert_array_equal, params_a, params_c)
+
 
 def test_grpo_learns_a_trivially_learnable_reward(tmp_path):
   config = _grpo_config("tiny_toy")

@@ -99,3 +99,31 @@ def test_restart_skips_finished_stages(smoke_run):
   again = pipeline.run(config, workdir)
   assert time.perf_counter() - start < 10
   assert again == results
+
+
+def test_reuse_links_finished_stages_and_stop_after_ends_early(smoke_run, tmp_path):
+  _, source, results = smoke_run
+  config = pipeline_config.get_config("smoke")
+  config.reuse_from = source
+  config.reuse_stages = ("data", "corpus", "tokenizer", "pretrain", "sft")
+  config.stop_after = "sft"
+  workdir = str(tmp_path / "reuse")
+  again = pipeline.run(config, workdir)
+  assert list(again) == ["data", "corpus", "tokenizer", "pretrain", "sft"]
+  assert again["sft"] == results["sft"]
+  assert os.path.islink(os.path.join(workdir, "sft"))
+  assert not os.path.exists(os.path.join(workdir, "grpo"))
+  assert pipeline.run(config, workdir) == again  # already linked: nothing new
+
+  clash = tmp_path / "clash"
+  (clash / "data").mkdir(parents=True)
+  with pytest.raises(ValueError, match="exists; reuse needs a fresh workdir"):
+    pipeline.run(config, str(clash))
+  config.stop_after = "nonsense"
+  with pytest.raises(ValueError, match="config.stop_after='nonsense'"):
+    pipeline.run(config, str(tmp_path / "other"))
+  config.stop_after = ""
+  config.reuse_from = str(tmp_path / "unfinished")
+  os.makedirs(config.reuse_from)
+  with pytest.raises(ValueError, match="stage 'data' is not finished"):
+    pipeline.run(config, str(tmp_path / "third"))

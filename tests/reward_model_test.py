@@ -30,14 +30,22 @@ def _decode(ids):
   return "".join(chr(i) for i in ids)
 
 
+def test_sentence_step_ends():
+  ids = _chars("Rest: 17 - 5 = 12. Each: 12 / 6 = 2. The answer is 2.")
+  ends = rm_lib.step_ends(ids, chr, max_steps=8, separator=r"\.(?=\s)")
+  assert ends == [17, 35, len(ids) - 1]
+  assert rm_lib.step_ends(_chars("x = 1.5 so 3"), chr, max_steps=8,
+                          separator=r"\.(?=\s)") == [11]  # a decimal point is no step end
+
+
 def test_newline_step_ends():
   ids = _chars("a = 2\nb = 3\n\nso 5\n")
-  ends = rm_lib.newline_step_ends(ids, chr, max_steps=8)
+  ends = rm_lib.step_ends(ids, chr, max_steps=8)
   assert ends == [5, 11, len(ids) - 1]  # trailing newlines belong to the last step
-  assert rm_lib.newline_step_ends(_chars("one line"), chr, max_steps=8) == [7]
-  assert rm_lib.newline_step_ends([], chr, max_steps=8) == []
+  assert rm_lib.step_ends(_chars("one line"), chr, max_steps=8) == [7]
+  assert rm_lib.step_ends([], chr, max_steps=8) == []
   many = _chars("1\n2\n3\n4\n5")
-  assert rm_lib.newline_step_ends(many, chr, max_steps=3) == [1, 3, len(many) - 1]
+  assert rm_lib.step_ends(many, chr, max_steps=3) == [1, 3, len(many) - 1]
 
 
 def test_replay_makes_history_a_tenth_of_the_set():
@@ -67,7 +75,7 @@ def test_math_shepherd_labels_on_a_toy_policy():
   prompt = _chars("Q: 2 + 3?\n")
   good = _chars("x = 2 + 3\nx = 5\n\\boxed{5}")
   bad = _chars("x = 2 + 3\nx = 4\n\\boxed{4}")
-  ends = [rm_lib.newline_step_ends(c, chr, max_steps=8) for c in (good, bad)]
+  ends = [rm_lib.step_ends(c, chr, max_steps=8) for c in (good, bad)]
   assert len(ends[0]) == len(ends[1]) == 3
   hard = rm_lib.math_shepherd_labels([prompt] * 2, [good, bad], ends, [True, False], ["5", "5"],
                                      ["2 + 3?"] * 2, rollout=rollout, decode=_decode,

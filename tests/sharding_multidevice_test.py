@@ -45,12 +45,13 @@ def _run(mesh):
     def step(model, opt, tokens):
       loss, grads = nnx.value_and_grad(_loss)(model, tokens)
       opt.update(model, grads)
-      return loss
+      return loss, grads
 
     logits = nnx.jit(lambda m, t: m(t))(model, tokens)
-    loss = step(model, opt, tokens)
+    loss, grads = step(model, opt, tokens)
   params = jax.tree.map(np.asarray, nnx.to_pure_dict(nnx.state(model, nnx.Param)))
-  return model, np.asarray(logits), float(loss), params
+  grads = jax.tree.map(np.asarray, nnx.to_pure_dict(grads))
+  return model, np.asarray(logits), float(loss), params, grads
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +62,9 @@ def reference():
 
 @pytest.mark.parametrize("shape", [(8, 1, 1), (2, 4, 1), (2, 2, 2)])
 def test_sharded_equals_single_device(reference, shape):
-  _, ref_logits, ref_loss, ref_params = reference
+  _, ref_logits, ref_loss, ref_params, ref_grads = reference
   mesh = sharding.make_mesh(dict(zip(("data", "fsdp", "tensor"), shape)))
-  model, logits, loss, params = _run(mesh)
+  model, logits, loss, params, grads = _run(mesh)
   data, fsdp, tensor = shape
   # Parameters really are sharded as the rules say.
   q = model.blocks[0].attn.q_proj[...]
@@ -76,7 +77,18 @@ def test_sharded_equals_single_device(reference, shape):
   assert emb.sharding.is_equivalent_to(NamedSharding(mesh, P("tensor", "fsdp")), 2)
   np.testing.assert_allclose(logits, ref_logits, atol=1e-5)
   assert abs(loss - ref_loss) < 1e-5
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), params, ref_params)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7), grads,
+               ref_grads)
+
+  # AdamW's first step moves a parameter by lr·g/(|g| + ε): for |g| near ε that is sign-like,
+  # and a float reassociation across shardings can move it by up to lr. Where the gradient is
+  # well above ε the update is well conditioned and must match.
+  def check_step(a, b, g):
+    well = np.abs(g) > 1e-4
+    np.testing.assert_allclose(a[well], b[well], atol=1e-5)
+    np.testing.assert_array_less(np.abs(a - b), 2e-2 + 1e-6)   # at most ~2 lr anywhere
+
+  jax.tree.map(check_step, params, ref_params, ref_grads)
 
 
 def test_hf_checkpoint_loads_sharded(tmp_path):

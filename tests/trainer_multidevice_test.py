@@ -66,7 +66,7 @@ def test_sharded_step_equals_one_device_and_checkpoints_keep_layout(tmp_path):
   assert up.sharding.is_equivalent_to(NamedSharding(mesh, P("fsdp", "tensor")), 2)
   mu = state["opt"]["opt_state"][1][0].mu["blocks"][0]["mlp"]["up_proj"]
   assert mu.sharding.is_equivalent_to(up.sharding, 2)          # moments follow params
-  count = train_lib._update_count(state["opt"]["opt_state"])
+  count = train_lib.update_count(state["opt"]["opt_state"])
   assert count.sharding.is_equivalent_to(NamedSharding(mesh, P()), 0)   # stack note 4
 
   _, one_state, one_metrics = results["one"]

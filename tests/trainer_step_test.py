@@ -169,7 +169,7 @@ class TrainStepTest(absltest.TestCase):
     shardings = jax.tree.leaves(self.setup.state_sharding)
     self.assertTrue(all(isinstance(s, jax.sharding.NamedSharding) for s in shardings))
     state = _fresh_state(self.setup)
-    count = train_lib._update_count(state["opt"]["opt_state"])
+    count = train_lib.update_count(state["opt"]["opt_state"])
     self.assertEqual(count.sharding, self.setup.state_sharding["opt"]["step"])
 
 

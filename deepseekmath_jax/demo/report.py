@@ -252,7 +252,8 @@ def write(config: Any, workdir: str, done: dict[str, dict[str, Any] | None]) -> 
       sft_final_loss=done.get("sft", {}).get("loss"),
       grpo_steps=len(grpo_records),
       grpo_reward_first=grpo_records[0].get("reward_mean") if grpo_records else None,
-      grpo_reward_last=grpo_records[-1].get("reward_mean") if grpo_records else None)
+      grpo_reward_last=grpo_records[-1].get("reward_mean") if grpo_records else None,
+      grpo_kl_last=grpo_records[-1].get("kl") if grpo_records else None)
   report = dict(variant=config.variant, seed=config.seed,
                 eval_temperature=config.eval.temperature, evaluation=evaluation,
                 findings=findings(evaluation), corpus=corpus_summary(workdir), training=training,

@@ -12,8 +12,9 @@ Two entry points share one scoring and report path:
   paraphrase checks. Any sampler plugs in here.
 
 `run(config, workdir)` is the stage function dispatched by `deepseekmath_jax.main`
-(`configs/eval.py`); it evaluates `config.predictions` and writes the report into
-`config.output_dir` or `<workdir>/eval_<benchmark>`.
+(`configs/eval.py`); it scores `config.predictions`, or samples from `config.checkpoint`
+(generate.py: a run workdir or a Hugging Face checkpoint) through `evaluate_model`, and writes
+the report into `config.output_dir` or `<workdir>/eval_<benchmark>`.
 """
 
 from __future__ import annotations
@@ -106,8 +107,8 @@ def evaluate_model(benchmark: str, problems: Sequence[benchmarks.Problem],
                    num_samples: int = 0, temperature: float = 0.7, strict: bool = False,
                    deadline_s: float = 2.0, sweep_temperatures: Sequence[float] = (),
                    sweep_samples: int = 4, paraphrases: bool = False,
-                   disagreement_threshold: float = 0.5,
-                   output_dir: str | None = None) -> dict[str, Any]:
+                   disagreement_threshold: float = 0.5, output_dir: str | None = None,
+                   source: dict[str, Any] | None = None) -> dict[str, Any]:
   """Evaluates a sampler with the paper's protocol (see module docstring); returns the report.
 
   Args:
@@ -125,6 +126,7 @@ def evaluate_model(benchmark: str, problems: Sequence[benchmarks.Problem],
     paraphrases: run the paraphrase audit (one greedy pass per template).
     disagreement_threshold: agreement below which a problem is flagged.
     output_dir: where to write the report files (None: write nothing).
+    source: more fields for the report's `source` (e.g. the checkpoint and decoding limits).
   """
   fmt = prompts_lib.get_format(prompt_format)
   greedy = {pid: rs[0] for pid, rs in audit.generate(problems, generate_fn, fmt, 1, 0.0).items()}
@@ -133,8 +135,8 @@ def evaluate_model(benchmark: str, problems: Sequence[benchmarks.Problem],
   results = scoring.score(problems, samples, top1_by_id=greedy, deadline_s=deadline_s)
   report = _build_report(benchmark, split, problems, results, strict=strict,
                          threshold=disagreement_threshold,
-                         source={"prompt_format": prompt_format, "num_samples": num_samples,
-                                 "temperature": temperature})
+                         source={**(source or {}), "prompt_format": prompt_format,
+                                 "num_samples": num_samples, "temperature": temperature})
   if sweep_temperatures:
     report["audit"]["temperature_sweep"] = audit.temperature_sweep(
         problems, generate_fn, temperatures=sweep_temperatures, n=sweep_samples,
@@ -149,22 +151,75 @@ def evaluate_model(benchmark: str, problems: Sequence[benchmarks.Problem],
   return report
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """Stage entry (configs/eval.py): scores `config.predictions` and writes the report."""
-  if not config.predictions:
-    raise ValueError(
-        "config.predictions is empty: the eval stage scores a predictions file "
-        "(--config.predictions=FILE.jsonl). To evaluate a model, call "
-        "deepseekmath_jax.evaluation.run.evaluate_model with a sampler's generate_fn.")
+def _check_what_is_evaluated(config: ml_collections.ConfigDict) -> None:
+  predictions, checkpoint = config.get("predictions", ""), config.get("checkpoint", "")
+  usage = ("set exactly one: --config.predictions=FILE.jsonl scores a predictions file, "
+           "--config.checkpoint=RUN_DIR|hf:PATH samples from a model")
+  if predictions and checkpoint:
+    raise ValueError(f"config.predictions and config.checkpoint are both set; {usage}")
+  if not predictions and not checkpoint:
+    raise ValueError(f"config.predictions is empty and so is config.checkpoint; {usage}")
+
+
+def _load_problems(config: ml_collections.ConfigDict) -> list[benchmarks.Problem]:
   problems = benchmarks.load_benchmark(config.benchmark, config.data_dir, config.split)
-  if config.max_problems:
-    problems = problems[:config.max_problems]
+  return problems[:config.max_problems] if config.max_problems else problems
+
+
+def evaluate_checkpoint(config: ml_collections.ConfigDict,
+                        problems: Sequence[benchmarks.Problem],
+                        output_dir: str | None) -> dict[str, Any]:
+  """Samples from `config.checkpoint` (configs/eval.py keys) with `evaluate_model`."""
+  from deepseekmath_jax import sharding  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax.evaluation import generate  # pylint: disable=g-import-not-at-top
+  fmt = prompts_lib.get_format(config.prompt_format)
+  mesh = sharding.make_mesh(config.mesh)
+  tokenizer = generate.load_tokenizer(config.checkpoint, config.tokenizer)
+  model = generate.load_model(config.checkpoint, config.model, mesh, config.axis_rules,
+                              config.seed)
+  cfg = model.cfg
+  if tokenizer.vocab_size > cfg.vocab_size:
+    raise ValueError(f"config.checkpoint={config.checkpoint!r}: the tokenizer has "
+                     f"{tokenizer.vocab_size} ids but the model's vocabulary is {cfg.vocab_size}")
+  if config.max_prompt_len + config.max_new_tokens > cfg.max_seq_len:
+    logging.warning("max_prompt_len + max_new_tokens = %d exceeds the model's max_seq_len %d",
+                    config.max_prompt_len + config.max_new_tokens, cfg.max_seq_len)
+  # The format's stop strings also stop the sampler's rows early (evaluate_model cuts the text).
+  generate_fn = generate.make_generate_fn(
+      model, tokenizer, batch_size=config.batch_size, max_new_tokens=config.max_new_tokens,
+      max_prompt_len=config.max_prompt_len, stop_strings=fmt.stop, seed=config.seed,
+      mesh=mesh, rules=config.axis_rules, label=f"eval_{config.benchmark}")
+  return evaluate_model(
+      config.benchmark, problems, generate_fn, split=config.split,
+      prompt_format=config.prompt_format, num_samples=config.num_samples,
+      temperature=config.temperature, strict=config.strict, deadline_s=config.deadline_s,
+      disagreement_threshold=config.disagreement_threshold, output_dir=output_dir,
+      source={"checkpoint": config.checkpoint, "max_new_tokens": config.max_new_tokens,
+              "max_prompt_len": config.max_prompt_len, "seed": config.seed})
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Stage entry (configs/eval.py): scores `config.predictions` or samples `config.checkpoint`.
+
+  Writes the report and returns it.
+  """
+  _check_what_is_evaluated(config)
+  problems = _load_problems(config)
   output_dir = config.output_dir or os.path.join(workdir, f"eval_{config.benchmark}")
-  report = evaluate_predictions(
-      config.benchmark, problems, config.predictions, split=config.split, strict=config.strict,
-      deadline_s=config.deadline_s, only_predicted=config.only_predicted,
-      disagreement_threshold=config.disagreement_threshold, output_dir=output_dir)
+  if config.predictions:
+    report = evaluate_predictions(
+        config.benchmark, problems, config.predictions, split=config.split,
+        strict=config.strict, deadline_s=config.deadline_s,
+        only_predicted=config.only_predicted,
+        disagreement_threshold=config.disagreement_threshold, output_dir=output_dir)
+  else:
+    report = evaluate_checkpoint(config, problems, output_dir)
   s = report["summary"]
   logging.info("%s %s top-1 = %.2f%% (%d problems, %d missing)", config.benchmark, s["mode"],
                100 * s["headline_top1"], s["num_problems"], s["num_missing"])
+  ks = s["ks"]
+  if len(ks) > 1:
+    k = max(ks)
+    logging.info("%s %s maj@%d = %.2f%%, pass@%d = %.2f%%", config.benchmark, s["mode"], k,
+                 100 * s["overall"][f"maj@{k}"], k, 100 * s["overall"][f"pass@{k}"])
   return report

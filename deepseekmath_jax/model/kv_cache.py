@@ -25,20 +25,34 @@ from flax import struct
 
 @struct.dataclass
 class LayerCache:
-  """One layer's view of the cache, used inside Attention."""
-  k_BxSxKxE: jax.Array
-  v_BxSxKxE: jax.Array
+  """Layer `layer`'s view of the cache, used inside Attention.
+
+  It holds the stacked [N, B, S, K, E] arrays and writes its layer's new keys/values into
+  them with one dynamic_update_slice, so a decode step updates the cache in place instead of
+  re-stacking N per-layer copies (the whole cache) every token.
+  """
+  k_NxBxSxKxE: jax.Array
+  v_NxBxSxKxE: jax.Array
+  layer: jax.Array
   index: jax.Array
   prefix_k_BpxPxKxE: jax.Array | None = None
   prefix_v_BpxPxKxE: jax.Array | None = None
 
+  @property
+  def k_BxSxKxE(self) -> jax.Array:
+    return jax.lax.dynamic_index_in_dim(self.k_NxBxSxKxE, self.layer, keepdims=False)
+
+  @property
+  def v_BxSxKxE(self) -> jax.Array:
+    return jax.lax.dynamic_index_in_dim(self.v_NxBxSxKxE, self.layer, keepdims=False)
+
   def write(self, k_BxLxKxE: jax.Array, v_BxLxKxE: jax.Array) -> "LayerCache":
-    start = (0, self.index, 0, 0)
-    k = jax.lax.dynamic_update_slice(self.k_BxSxKxE, k_BxLxKxE.astype(self.k_BxSxKxE.dtype),
-                                     start)
-    v = jax.lax.dynamic_update_slice(self.v_BxSxKxE, v_BxLxKxE.astype(self.v_BxSxKxE.dtype),
-                                     start)
-    return self.replace(k_BxSxKxE=k, v_BxSxKxE=v)
+    start = (self.layer, 0, self.index, 0, 0)
+    k = jax.lax.dynamic_update_slice(self.k_NxBxSxKxE,
+                                     k_BxLxKxE[None].astype(self.k_NxBxSxKxE.dtype), start)
+    v = jax.lax.dynamic_update_slice(self.v_NxBxSxKxE,
+                                     v_BxLxKxE[None].astype(self.v_NxBxSxKxE.dtype), start)
+    return self.replace(k_NxBxSxKxE=k, v_NxBxSxKxE=v)
 
   def scores(self, q_BxLxHxE: jax.Array, scores_fn: Callable) -> tuple[jax.Array, None]:
     """Scores over [prefix ; own] keys: [B, K, R, L, P + S]."""
@@ -124,8 +138,10 @@ class KVCache:
                              axis=-1)
     return mask, valid
 
-  def layer(self, n) -> LayerCache:
+  def layer(self, n, k: jax.Array | None = None, v: jax.Array | None = None) -> LayerCache:
+    """Layer n's view; `k`/`v` are the stacked arrays as updated by the layers before it."""
     return LayerCache(
-        k_BxSxKxE=self.k[n], v_BxSxKxE=self.v[n], index=self.index,
+        k_NxBxSxKxE=self.k if k is None else k, v_NxBxSxKxE=self.v if v is None else v,
+        layer=jnp.asarray(n, jnp.int32), index=self.index,
         prefix_k_BpxPxKxE=None if self.prefix_k is None else self.prefix_k[n],
         prefix_v_BpxPxKxE=None if self.prefix_v is None else self.prefix_v[n])

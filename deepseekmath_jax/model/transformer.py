@@ -101,15 +101,14 @@ class Transformer(nnx.Module):
     if cfg.scan_layers:
       x, cache = self._scan_blocks(apply_block, x, cache)
     else:
-      new_k, new_v = [], []
+      k, v = (None, None) if cache is None else (cache.k, cache.v)
       for n, block in enumerate(self.blocks):
-        layer_cache = None if cache is None else cache.layer(n)
+        layer_cache = None if cache is None else cache.layer(n, k, v)
         x, layer_cache = apply_block(block, x, layer_cache)
         if cache is not None:
-          new_k.append(layer_cache.k_BxSxKxE)
-          new_v.append(layer_cache.v_BxSxKxE)
+          k, v = layer_cache.k_NxBxSxKxE, layer_cache.v_NxBxSxKxE
       if cache is not None:
-        cache = cache.replace(k=jnp.stack(new_k), v=jnp.stack(new_v))
+        cache = cache.replace(k=k, v=v)
     if cache is not None:
       cache = cache.replace(valid_BxS=new_valid, index=cache.index + l)
     return self.final_norm(x), cache
@@ -117,23 +116,27 @@ class Transformer(nnx.Module):
   def _scan_blocks(self, apply_block, x, cache: KVCache | None):
     graphdef, state = nnx.split(self.blocks)
 
-    def body(x, layer):
-      block_state, kv = layer
+    # The stacked keys/values ride in the carry and each layer writes its slice in place;
+    # scanning them as xs/ys would copy the whole cache every call.
+    def body(carry, layer):
+      x, kv = carry
+      block_state, n, prefix = layer
       block = nnx.merge(graphdef, block_state)
       layer_cache = None
       if cache is not None:
-        k, v, pk, pv = kv
-        layer_cache = LayerCache(k, v, cache.index, pk, pv)
+        layer_cache = LayerCache(kv[0], kv[1], n, cache.index, *prefix)
       x, layer_cache = apply_block(block, x, layer_cache)
-      out = None if layer_cache is None else (layer_cache.k_BxSxKxE, layer_cache.v_BxSxKxE)
-      return x, out
+      if layer_cache is not None:
+        kv = (layer_cache.k_NxBxSxKxE, layer_cache.v_NxBxSxKxE)
+      return (x, kv), None
 
-    kv = None
+    kv, prefix = None, (None, None)
     if cache is not None:
-      kv = (cache.k, cache.v, cache.prefix_k, cache.prefix_v)
-    x, out = jax.lax.scan(body, x, (state, kv))
+      kv, prefix = (cache.k, cache.v), (cache.prefix_k, cache.prefix_v)
+    layers = jnp.arange(self.cfg.num_layers, dtype=jnp.int32)
+    (x, kv), _ = jax.lax.scan(body, (x, kv), (state, layers, prefix))
     if cache is not None:
-      cache = cache.replace(k=out[0], v=out[1])
+      cache = cache.replace(k=kv[0], v=kv[1])
     return x, cache
 
 

@@ -11,9 +11,10 @@ per-group statistics stay exact.
 Sequences: each completion is scored as [prompt left-padded to P ; completion padded to T]
 with its own positions and segment ids (0 = padding), so padding never changes a log-prob.
 The logits of completion token t come from position P - 1 + t; only those T positions go
-through the LM head, and `grpo_lib.token_logprobs_and_entropy` can chunk them. The prompt is
-repeated for each of the G samples here (training needs gradients through every row); the
-sampler, which does not, shares one prefill per question.
+through the LM head, and `grpo_lib.token_logprobs_and_entropy` can chunk them. As in the
+sampler, each prompt is run once and shared by its G completions as a key/value prefix
+(`completion_hidden_states`), gradients included: B·P + B·G·T positions instead of
+B·G·(P + T).
 
 Why the log-probs are a separate jitted function (`make_logprob_fn`): the trainer computes
 π_θold and π_ref log-probs on the device while the verifier grades the same completions on
@@ -36,7 +37,9 @@ import optax
 from flax import nnx
 
 from deepseekmath_jax import sharding
+from deepseekmath_jax.model.kv_cache import KVCache
 from deepseekmath_jax.rl import grpo_lib
+from deepseekmath_jax.trainers import train_lib
 
 State = dict[str, Any]
 
@@ -58,6 +61,10 @@ class GRPOSettings:
   temperature: float = 1.0
   log_ratio_clamp: float = 20.0
   logprob_chunk_size: int | None = None
+  # "grpo": Eq. 3. "rft": rejection-sampling fine-tuning as the paper's unified paradigm
+  # writes it (§5.2.1, Eq. 10-11): gradient coefficient I(o) = the 0/1 reward, no ratio, no
+  # KL; offline RFT samples from the frozen SFT policy, online RFT from the current one.
+  objective: str = "grpo"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -91,19 +98,41 @@ def build_sequences(prompt_ids: Sequence[Sequence[int]], tokens_BxGxT: np.ndarra
 # ----------------------------------------------------------------------------------------------
 
 
+def completion_hidden_states(model: Any, seq: dict[str, jax.Array],
+                             prompt_len: int) -> jax.Array:
+  """Final hidden states [B*G, T, D] that predict the T completion tokens of `seq`.
+
+  The prompt is run once per question and its keys/values are the shared prefix of its G
+  completions (`KVCache.as_prefix`, as in the sampler), so training, like sampling, never
+  recomputes a prompt G times. Gradients flow through the prefix into the prompt's
+  activations. Row b*G+g holds completion g of question b; position t predicts token t
+  (the prompt's last state predicts the first token).
+  """
+  B, G, L = seq["inputs"].shape
+  P, T = prompt_len, L - prompt_len
+  prompt = {k: v[:, 0, :P] for k, v in seq.items()}   # the G copies of a prompt are equal
+  cache = KVCache.init(model.cfg, B, P)
+  prompt_hidden_BxPxD, cache = model.hidden_states(
+      prompt["inputs"], positions=prompt["positions"], segment_ids=prompt["segment_ids"],
+      cache=cache)
+  cache = cache.as_prefix(group_size=G, max_len=T)
+  completion = {k: v[:, :, P:].reshape(B * G, T) for k, v in seq.items()}
+  hidden_NxTxD, _ = model.hidden_states(
+      completion["inputs"], positions=completion["positions"],
+      segment_ids=completion["segment_ids"], cache=cache)
+  first_NxD = jnp.repeat(prompt_hidden_BxPxD[:, -1], G, axis=0)
+  return jnp.concatenate([first_NxD[:, None], hidden_NxTxD[:, :T - 1]], axis=1)
+
+
 def completion_logprobs(graphdef: nnx.GraphDef, params: Any, rest: Any, seq: dict[str, jax.Array],
                         prompt_len: int, *, temperature: float,
                         chunk_size: int | None = None,
                         with_entropy: bool = False) -> tuple[jax.Array, jax.Array | None]:
   """log π(o_t | q, o_<t) [B, G, T] (and entropies) of the completion part of `seq`."""
   B, G, L = seq["inputs"].shape
-  flat = {k: v.reshape(B * G, L) for k, v in seq.items()}
   model = nnx.merge(graphdef, params, rest)
-  hidden_NxLxD, _ = model.hidden_states(flat["inputs"], positions=flat["positions"],
-                                        segment_ids=flat["segment_ids"])
-  # Position P - 1 + t predicts completion token t.
-  logits_NxTxV = model.logits(hidden_NxLxD[:, prompt_len - 1:L - 1])
-  targets_NxT = flat["inputs"][:, prompt_len:]
+  logits_NxTxV = model.logits(completion_hidden_states(model, seq, prompt_len))
+  targets_NxT = seq["inputs"][:, :, prompt_len:].reshape(B * G, L - prompt_len)
   if with_entropy:
     logp, entropy = grpo_lib.token_logprobs_and_entropy(
         logits_NxTxV, targets_NxT, chunk_size=chunk_size, temperature=temperature)
@@ -117,6 +146,10 @@ def advantages(batch: dict[str, jax.Array], s: GRPOSettings) -> jax.Array:
   """Per-token Â [B, G, T] from the batch's rewards (§4.1.2 outcome, §4.1.3 process)."""
   mask = batch["loss_mask"]
   B, G, T = mask.shape
+  if s.objective == "rft":
+    # GC(q, o) = I(o): 1 for a correct completion, 0 otherwise (rewards are the 0/1 rule).
+    correct_BxG = (batch["rewards"] > 0).astype(mask.dtype) * batch["group_valid"][:, None]
+    return correct_BxG[..., None] * mask
   if s.supervision == "process":
     valid_steps = batch["step_mask"] & batch["group_valid"][:, None, None]
     adv = grpo_lib.process_advantages(batch["step_rewards"], batch["step_ends"], valid_steps, T,
@@ -157,7 +190,10 @@ def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
                                         temperature=s.temperature,
                                         chunk_size=s.logprob_chunk_size, with_entropy=True)
     T = logp.shape[-1]
-    loss, metrics = grpo_lib.grpo_loss(logp, mb["old_logp"], mb["ref_logp"], mb["advantages"],
+    # RFT has no importance ratio: with old = logp held constant, ρ = 1 and the gradient is
+    # I(o)·∇log π, fine-tuning on the correct samples whoever drew them (§5.2.1).
+    old_logp = jax.lax.stop_gradient(logp) if s.objective == "rft" else mb["old_logp"]
+    loss, metrics = grpo_lib.grpo_loss(logp, old_logp, mb["ref_logp"], mb["advantages"],
                                        mb["loss_mask"], constant_length=T, **loss_kwargs)
     maskf = mb["loss_mask"].astype(jnp.float32)
     metrics["entropy"] = jnp.sum(jax.lax.stop_gradient(entropy) * maskf) / jnp.maximum(
@@ -181,21 +217,12 @@ def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
                         mbs)
       mb = {k: sharding.shard(v, ("act_batch",) + (None,) * (v.ndim - 1)) for k, v in mb.items()}
       grads, metrics = grad_fn(params, rest, mb)
-      grad_norm = optax.tree.norm(grads)
-      finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm)
-
-      def apply(ops):
-        p, o, g = ops
-        updates, o = tx.update(g, o, p)
-        return optax.apply_updates(p, updates), o
-
-      # A non-finite update is skipped (params and moments unchanged), as in train_lib.
-      params, opt_state = jax.lax.cond(finite, apply, lambda ops: (ops[0], ops[1]),
-                                       (params, opt_state, grads))
+      params, opt_state, grad_norm, finite = train_lib.apply_if_finite(
+          tx, params, opt_state, grads, metrics["loss"])
       metrics = dict(metrics, grad_norm=grad_norm, finite=finite.astype(jnp.float32))
       return (params, opt_state), metrics
 
-    lr = schedule(_update_count(state["opt"]["opt_state"]))
+    lr = schedule(train_lib.update_count(state["opt"]["opt_state"]))
     (params, opt_state), per_update = jax.lax.scan(
         one_update, (state["params"], state["opt"]["opt_state"]),
         jnp.arange(s.num_updates * M))
@@ -210,13 +237,6 @@ def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
     return dict(params=params, opt=opt), metrics
 
   return update
-
-
-def _update_count(opt_state: Any) -> jax.Array:
-  found = optax.tree_utils.tree_get_all_with_path(opt_state, "count")
-  if not found:
-    raise ValueError("the optimizer state has no update count")
-  return found[0][1]
 
 
 def batch_shardings(mesh: Any, rules: Any, batch: dict[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,9 @@ historical data" (§4.1.4). Here:
 
 * `RewardModel`: the policy's transformer (`Transformer.hidden_states`) with a scalar head,
   one score per position. An outcome RM reads the score at the completion's last token, a
-  process RM at each step's last token (steps are newline-separated, the Math-Shepherd
-  convention; the paper leaves it open, §4.1.3). Scores are logits of P(correct); as rewards
-  they are passed through a sigmoid.
+  process RM at each step's last token (steps are split by a configurable regex, newline by
+  default as in Math-Shepherd; the paper leaves it open, §4.1.3). Scores are logits of
+  P(correct); as rewards they are passed through a sigmoid.
 * Training (`make_train_step`): binary cross-entropy at the labeled positions. Outcome labels
   are the verifier's judgment of the final answer; process labels are Math-Shepherd's: a step
   is good if rollouts continued from it reach the right answer (`hard`: any rollout, `soft`:
@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,28 +92,33 @@ class Example:
 # ----------------------------------------------------------------------------------------------
 
 
-def newline_step_ends(completion_ids: Sequence[int], decode_piece: Callable[[int], str], *,
-                      max_steps: int) -> list[int]:
-  """Indices of the last token of each newline-separated step of a completion.
+def step_ends(completion_ids: Sequence[int], decode_piece: Callable[[int], str], *,
+              max_steps: int, separator: str = "\n") -> list[int]:
+  """Indices of the last token of each step of a completion.
 
-  A step ends at a token containing a newline after some non-space text; the last token always
-  ends the last step. Past `max_steps`, the last step absorbs the rest (its end is the last
-  token). An empty completion has no step.
+  Steps are separated by matches of the regex `separator` (Math-Shepherd's newline by
+  default; `\\.(?=\\s)` makes each sentence a step). A step ends at the token holding the
+  separator's last character, if the step has non-space text; the last token always ends the
+  last step, and trailing separators belong to it. Past `max_steps`, the last step absorbs the
+  rest (its end is the last token). An empty completion has no step.
   """
-  ends, content = [], False
-  for i, token in enumerate(completion_ids):
-    piece = decode_piece(int(token))
-    if "\n" in piece:
-      if content or piece.split("\n")[0].strip():
-        ends.append(i)
-      content = bool(piece.split("\n")[-1].strip())
-    elif piece.strip():
-      content = True
-  if completion_ids and (not ends or ends[-1] != len(completion_ids) - 1):
-    if content or not ends:
-      ends.append(len(completion_ids) - 1)
+  pieces = [decode_piece(int(t)) for t in completion_ids]
+  owner = [i for i, piece in enumerate(pieces) for _ in piece]   # character -> token
+  text = "".join(pieces)
+  ends, start = [], 0
+  for m in re.finditer(separator, text):
+    if m.end() > m.start() and text[start:m.start()].strip():
+      token = owner[m.end() - 1]
+      if not ends or ends[-1] != token:
+        ends.append(token)
+      start = m.end()
+  if completion_ids:
+    last = len(completion_ids) - 1
+    if text[start:].strip() or not ends:
+      if not ends or ends[-1] != last:
+        ends.append(last)
     else:
-      ends[-1] = len(completion_ids) - 1  # trailing newlines belong to the last step
+      ends[-1] = last  # trailing separators belong to the last step
   if len(ends) > max_steps:
     ends = ends[:max_steps - 1] + [len(completion_ids) - 1]
   return ends
@@ -271,16 +277,8 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
 
   def step(state, rest, batch):
     (loss, aux), grads = grad_fn(state["params"], rest, batch)
-    grad_norm = optax.tree.norm(grads)
-    finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-
-    def apply(ops):
-      p, o, g = ops
-      updates, o = tx.update(g, o, p)
-      return optax.apply_updates(p, updates), o
-
-    params, opt_state = jax.lax.cond(finite, apply, lambda ops: (ops[0], ops[1]),
-                                     (state["params"], state["opt"]["opt_state"], grads))
+    params, opt_state, grad_norm, finite = train_lib.apply_if_finite(
+        tx, state["params"], state["opt"]["opt_state"], grads, loss)
     opt = dict(state["opt"], opt_state=opt_state, step=state["opt"]["step"] + 1)
     return dict(params=params, opt=opt), dict(loss=loss, grad_norm=grad_norm, finite=finite,
                                               **aux)
@@ -368,14 +366,17 @@ class OutcomeScorer:
 
 
 class ProcessScorer:
-  """Reward term: the PRM's P(step is good) at each newline-separated step's last token."""
+  """Reward term: the PRM's P(step is good) at each step's last token."""
 
-  def __init__(self, trainer: Trainer, decode_piece: PieceDecoder, max_steps: int):
+  def __init__(self, trainer: Trainer, decode_piece: PieceDecoder, max_steps: int,
+               separator: str):
     self.trainer, self.decode_piece, self.max_steps = trainer, decode_piece, max_steps
+    self.separator = separator
 
   def __call__(self, batch: rewards_lib.RolloutBatch) -> rewards_lib.StepRewards:
     n, S = len(batch), self.max_steps
-    ends = [newline_step_ends(c, self.decode_piece, max_steps=S) for c in batch.completion_ids]
+    ends = [step_ends(c, self.decode_piece, max_steps=S, separator=self.separator)
+            for c in batch.completion_ids]
     rows = [list(p) + list(c) for p, c in zip(batch.prompt_ids, batch.completion_ids)]
     scores = self.trainer.score(rows, [[len(p) + e for e in es] if es else [len(p) - 1]
                                        for p, es in zip(batch.prompt_ids, ends)])
@@ -457,7 +458,8 @@ class RewardModelRunner:
   def scorer(self, name: str) -> rewards_lib.RewardTerm:
     if name == "outcome_rm":
       return OutcomeScorer(self.trainer)
-    return ProcessScorer(self.trainer, self.decode_piece, int(self.rcfg.max_steps))
+    return ProcessScorer(self.trainer, self.decode_piece, int(self.rcfg.max_steps),
+                         self.rcfg.step_separator)
 
   # -- data -------------------------------------------------------------------------------
 
@@ -477,7 +479,8 @@ class RewardModelRunner:
     if self.kind == "outcome":
       return [outcome_example(r["prompt_ids"], r["completion_ids"], r["correct"]) for r in raws]
     S = int(self.rcfg.max_steps)
-    ends = [newline_step_ends(r["completion_ids"], self.decode_piece, max_steps=S) for r in raws]
+    ends = [step_ends(r["completion_ids"], self.decode_piece, max_steps=S,
+                      separator=self.rcfg.step_separator) for r in raws]
     rollout = sampler_rollout(
         policy, self.tokenizer, max_new_tokens=int(self.config.rollout.max_new_tokens),
         temperature=float(self.config.rollout.temperature) or 1.0,

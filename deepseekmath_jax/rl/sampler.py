@@ -349,7 +349,7 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, num_samples
                  decode_steps=int(steps))
 
 
-def _stop_token_sequences(tokenizer: Any, stop_strings: Sequence[str]) -> list[list[int]]:
+def stop_token_sequences(tokenizer: Any, stop_strings: Sequence[str]) -> list[list[int]]:
   """Token spellings of each stop string: alone and after a word (for early stopping only).
 
   A model can spell a string with other tokens than these; such completions run on to EOS
@@ -394,7 +394,7 @@ def generate_text(model: nnx.Module, tokenizer: Any, prompts: Sequence[str], *,
   max_new_tokens=512, temperature=t)`.
   """
   rng = jax.random.key(0) if rng is None else rng
-  stop_ids = _stop_token_sequences(tokenizer, stop_strings)
+  stop_ids = stop_token_sequences(tokenizer, stop_strings)
   outputs: list[list[str]] = []
   for start in range(0, len(prompts), batch_size):
     chunk = [tokenizer.encode(text, add_bos=True) for text in prompts[start:start + batch_size]]

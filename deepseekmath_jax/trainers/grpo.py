@@ -28,6 +28,7 @@ reward is deterministic). Metrics go to metrics.jsonl and TensorBoard with TRL/v
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import Any
 
@@ -87,6 +88,18 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   for key in ("num_updates", "num_minibatches", "max_sampling_rounds"):
     if int(config.grpo[key]) <= 0:
       raise ValueError(f"config.grpo.{key} must be positive, got {config.grpo[key]}")
+  if config.grpo.objective not in ("grpo", "rft"):
+    raise ValueError(f"config.grpo.objective={config.grpo.objective!r}: grpo | rft")
+  if config.rollout.policy not in ("current", "reference"):
+    raise ValueError(f"config.rollout.policy={config.rollout.policy!r}: current (on-policy) | "
+                     "reference (the frozen π_ref, offline RFT)")
+  if config.grpo.objective == "rft" and (config.grpo.supervision != "outcome" or
+                                         config.grpo.beta):
+    raise ValueError("config.grpo.objective='rft' takes the 0/1 outcome reward and no KL: set "
+                     "config.grpo.supervision='outcome' and config.grpo.beta=0")
+  if config.rollout.policy == "reference" and config.grpo.objective != "rft":
+    raise ValueError("config.rollout.policy='reference' samples off-policy; only "
+                     "config.grpo.objective='rft' (offline RFT) is defined for it")
   if config.grpo.supervision not in ("outcome", "process"):
     raise ValueError(f"config.grpo.supervision={config.grpo.supervision!r}: outcome | process")
   if config.grpo.supervision == "process" and not config.reward.weights.process_rm:
@@ -117,7 +130,7 @@ def settings_from_config(config: ml_collections.ConfigDict) -> grpo_step.GRPOSet
       num_minibatches=int(g.num_minibatches), supervision=g.supervision,
       temperature=float(config.rollout.temperature) or 1.0,
       log_ratio_clamp=float(g.log_ratio_clamp),
-      logprob_chunk_size=int(g.logprob_chunk_size) or None)
+      logprob_chunk_size=int(g.logprob_chunk_size) or None, objective=g.objective)
 
 
 def _init_source(config: ml_collections.ConfigDict) -> str:
@@ -320,7 +333,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
       reward_terms[name] = (term, float(weight))
   reward_computer = rewards_lib.RewardComputer(reward_terms, deadline_s=config.reward.deadline_s,
                                                accuracy=accuracy)
-  stop_ids = sampler._stop_token_sequences(  # pylint: disable=protected-access
+  stop_ids = sampler.stop_token_sequences(
       tokenizer, tuple(config.rollout.stop_strings))
   logprob_fn = grpo_step.jit_logprobs(setup, P, temperature=settings.temperature,
                                       chunk_size=settings.logprob_chunk_size)
@@ -334,7 +347,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
 
   def sample_round(step: int, round_index: int) -> Round:
     qs = questions_lib.next_questions(question_iter, encoder, B)
-    model = nnx.merge(setup.graphdef, state["params"], setup.rest)
+    policy = ref_params if config.rollout.policy == "reference" else state["params"]
+    model = nnx.merge(setup.graphdef, policy, setup.rest)
     t0 = time.perf_counter()
     samples = sampler.generate(
         model, [q.prompt_ids for q in qs], num_samples=G, max_new_tokens=T,
@@ -357,7 +371,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     seq = grpo_step.build_sequences([q.prompt_ids for q in qs], samples.tokens, samples.lengths,
                                     P, tokenizer.pad_id)
-    old_logp = logprob_fn(state["params"], seq)
+    old_logp = logprob_fn(policy, seq)
     ref_logp = logprob_fn(ref_params, seq) if settings.beta > 0 else old_logp
     old_logp, ref_logp = np.asarray(old_logp), np.asarray(ref_logp)
     timing["time_logprobs"] += time.perf_counter() - t0
@@ -369,68 +383,81 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
 
   step = start_step
   timing: dict[str, float] = {}
+  summary["preempted"] = False
   try:
-    while step < config.total_steps:
-      step_start = time.perf_counter()
-      timing = dict(time_sampling=0.0, time_logprobs=0.0, time_reward=0.0,
-                    time_reward_wait=0.0, time_update=0.0)
-      iteration = step // steps_per_iteration
-      if step % steps_per_iteration == 0:
-        ref_params = copy_params(state["params"])  # Alg. 1: π_ref ← π_θ each iteration
+    with train_lib.Preemption() as preemption:
+      while step < config.total_steps:
+        step_start = time.perf_counter()
+        timing = dict(time_sampling=0.0, time_logprobs=0.0, time_reward=0.0,
+                      time_reward_wait=0.0, time_update=0.0)
+        iteration = step // steps_per_iteration
+        if step % steps_per_iteration == 0:
+          ref_params = copy_params(state["params"])  # Alg. 1: π_ref ← π_θ each iteration
 
-      rounds = []
-      for round_index in range(config.grpo.max_sampling_rounds):
-        rounds.append(sample_round(step, round_index))
-        if not config.grpo.dynamic_sampling:
-          break
-        kept = sum(int((~r.zero_std_B()).sum()) for r in rounds)
-        if kept >= B:
-          break
-      batch, selection = assemble_batch(rounds, B, dynamic_sampling=config.grpo.dynamic_sampling,
-                                        mask_truncated=config.grpo.mask_truncated,
-                                        max_steps=int(config.reward_model.max_steps))
+        rounds = []
+        for round_index in range(config.grpo.max_sampling_rounds):
+          rounds.append(sample_round(step, round_index))
+          if not config.grpo.dynamic_sampling:
+            break
+          kept = sum(int((~r.zero_std_B()).sum()) for r in rounds)
+          if kept >= B:
+            break
+        batch, selection = assemble_batch(
+            rounds, B, dynamic_sampling=config.grpo.dynamic_sampling,
+            mask_truncated=config.grpo.mask_truncated,
+            max_steps=int(config.reward_model.max_steps))
 
-      t0 = time.perf_counter()
-      state, update_metrics = update_fn(state, batch)
-      update_metrics = jax.device_get(update_metrics)
-      timing["time_update"] = time.perf_counter() - t0
-      step += 1
-      if rm is not None:
-        rm.record(step, iteration, rounds)
-
-      scalars = step_metrics(rounds, batch, update_metrics, selection, counters, encoder)
-      finite = bool(update_metrics["finite"])
-      bad_steps.update(step, finite, float(update_metrics["loss"]),
-                       float(update_metrics["grad_norm"]))
-      counters["bad_consecutive"] = bad_steps.consecutive
-      scalars.update(timing)
-      scalars["time_step"] = time.perf_counter() - step_start
-      scalars["iteration"] = iteration
-      if step % config.log_every == 0 or step == config.total_steps:
-        rates = progress.update(step)
-        scalars["tokens_per_s"] = scalars["completion_tokens"] / max(scalars["time_step"], 1e-9)
-        scalars["steps_per_s"] = rates["steps_per_s"]
-        writer.write(step, scalars)
-        logging.info("%s", progress.line(step, {k: scalars[k] for k in (
-            "reward_mean", "accuracy", "kl", "entropy", "completion_length_mean")}, rates))
-      summary["metrics"] = scalars
-
-      end_of_iteration = step % steps_per_iteration == 0
-      if rm is not None and end_of_iteration and step < config.total_steps:
-        rm.retrain(iteration, policy=nnx.merge(setup.graphdef, state["params"], setup.rest),
-                   step=step)
-      if step % config.checkpoint_every == 0 or step == config.total_steps or end_of_iteration:
-        items = {"params": state["params"], "opt": state["opt"], "ref": ref_params}
+        t0 = time.perf_counter()
+        state, update_metrics = update_fn(state, batch)
+        update_metrics = jax.device_get(update_metrics)
+        timing["time_update"] = time.perf_counter() - t0
+        step += 1
+        if step == config.debug.sigterm_at_step:
+          os.kill(os.getpid(), signal.SIGTERM)  # test hook: a real signal, a known step
         if rm is not None:
-          items["rm"] = rm.state
-        ckpt.save(step, items, data_iter=question_iter,
-                  meta={"counters": counters, "encoder_counts": encoder.counts,
-                        "iteration": iteration, "stage": "grpo",
-                        "rm": {} if rm is None else rm.meta()})
-      if step == config.debug.kill_at_step:
-        ckpt.wait()
-        writer.flush()
-        os.kill(os.getpid(), 9)
+          rm.record(step, iteration, rounds)
+
+        scalars = step_metrics(rounds, batch, update_metrics, selection, counters, encoder)
+        finite = bool(update_metrics["finite"])
+        bad_steps.update(step, finite, float(update_metrics["loss"]),
+                         float(update_metrics["grad_norm"]))
+        counters["bad_consecutive"] = bad_steps.consecutive
+        scalars.update(timing)
+        scalars["time_step"] = time.perf_counter() - step_start
+        scalars["iteration"] = iteration
+        if step % config.log_every == 0 or step == config.total_steps:
+          rates = progress.update(step)
+          scalars["tokens_per_s"] = scalars["completion_tokens"] / max(scalars["time_step"], 1e-9)
+          scalars["steps_per_s"] = rates["steps_per_s"]
+          writer.write(step, scalars)
+          logging.info("%s", progress.line(step, {k: scalars[k] for k in (
+              "reward_mean", "accuracy", "kl", "entropy", "completion_length_mean")}, rates))
+        summary["metrics"] = scalars
+
+        end_of_iteration = step % steps_per_iteration == 0
+        if rm is not None and end_of_iteration and step < config.total_steps:
+          rm.retrain(iteration, policy=nnx.merge(setup.graphdef, state["params"], setup.rest),
+                     step=step)
+        # Preemption (SIGTERM, or JAX's sync service on multi-host): save this step and stop.
+        stop = ((preemption.requested and jax.process_count() == 1)
+                or ckpt.reached_preemption(step))
+        if (step % config.checkpoint_every == 0 or step == config.total_steps
+            or end_of_iteration or stop):
+          items = {"params": state["params"], "opt": state["opt"], "ref": ref_params}
+          if rm is not None:
+            items["rm"] = rm.state
+          ckpt.save(step, items, data_iter=question_iter,
+                    meta={"counters": counters, "encoder_counts": encoder.counts,
+                          "iteration": iteration, "stage": "grpo",
+                          "rm": {} if rm is None else rm.meta()})
+        if step == config.debug.kill_at_step:
+          ckpt.wait()
+          writer.flush()
+          os.kill(os.getpid(), 9)
+        if stop:
+          logging.warning("preemption requested: saved step %d, exiting", step)
+          summary["preempted"] = True
+          break
   finally:
     ckpt.close()
     writer.close()
@@ -462,7 +489,7 @@ def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], upd: dict[st
       completion_length_min=int(lengths.min()),
       clipped_completion_ratio=float(truncated.mean()),
       completion_tokens=int(lengths.sum()),
-      empty_completions=empty,
+      empty_completions_step=empty,
   )
   # Sampler vs trainer: the same tokens under the same parameters in the two programs
   # (peers.md §8D). A gap here biases the importance ratio.

@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 import os
 import signal
-import threading
 import time
 from typing import Any
 
@@ -47,26 +46,6 @@ from deepseekmath_jax.model import Transformer
 from deepseekmath_jax.trainers import train_lib
 
 CHECKPOINT_DIR = "checkpoints"
-
-
-class _Preemption:
-  """Turns SIGTERM into a flag the loop checks between steps (main thread only)."""
-
-  def __init__(self):
-    self.requested = False
-    self._previous = None
-
-  def __enter__(self):
-    if threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
-    return self
-
-  def _handle(self, signum, frame):  # pylint: disable=unused-argument
-    self.requested = True
-
-  def __exit__(self, *exc):
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
 
 
 def _parse_steps(text: str) -> set[int]:
@@ -283,7 +262,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   pending = None
   step = start_step
   try:
-    with _Preemption() as preemption:
+    with train_lib.Preemption() as preemption:
       while step < config.total_steps:
         batch = next(train_iter)
         if step + 1 in nan_steps:

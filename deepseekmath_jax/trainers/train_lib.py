@@ -19,6 +19,8 @@ with its own loss, and `BadStepCounter`.
 from __future__ import annotations
 
 import dataclasses
+import signal
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -108,26 +110,15 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
       grads = jax.tree.map(lambda g, p: g.astype(p.dtype), grads, params)
 
     loss = ce_sum / denom
-    grad_norm = optax.tree.norm(grads)
-    finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-
-    def apply(operands):
-      params, opt_state, grads = operands
-      updates, opt_state = tx.update(grads, opt_state, params)
-      return optax.apply_updates(params, updates), opt_state
-
-    def skip(operands):
-      return operands[0], operands[1]
-
     # A non-finite step changes nothing but the step counter (the data was consumed).
-    new_params, new_opt_state = jax.lax.cond(finite, apply, skip,
-                                             (params, opt["opt_state"], grads))
+    new_params, new_opt_state, grad_norm, finite = apply_if_finite(
+        tx, params, opt["opt_state"], grads, loss)
     metrics = dict(
         loss=loss,
         z_loss=z_sum / denom,
         grad_norm=grad_norm,
         # The schedule is indexed by applied updates (optax's count), before this one.
-        lr=schedule(_update_count(opt["opt_state"])),
+        lr=schedule(update_count(opt["opt_state"])),
         num_tokens=num_tokens,
         finite=finite,
     )
@@ -138,7 +129,44 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
   return step
 
 
-def _update_count(opt_state: Any) -> jax.Array:
+def apply_if_finite(tx: optax.GradientTransformation, params: Any, opt_state: Any, grads: Any,
+                    loss: jax.Array) -> tuple[Any, Any, jax.Array, jax.Array]:
+  """One optimizer update, skipped (params and moments unchanged) if loss or grads are not
+  finite, so a NaN is never applied. Returns (params, opt_state, grad_norm, finite)."""
+  grad_norm = optax.tree.norm(grads)
+  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+
+  def apply(operands):
+    p, o, g = operands
+    updates, o = tx.update(g, o, p)
+    return optax.apply_updates(p, updates), o
+
+  params, opt_state = jax.lax.cond(finite, apply, lambda ops: (ops[0], ops[1]),
+                                   (params, opt_state, grads))
+  return params, opt_state, grad_norm, finite
+
+
+class Preemption:
+  """Turns SIGTERM into a flag a training loop checks between steps (main thread only)."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = None
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    return self
+
+  def _handle(self, signum, frame):  # pylint: disable=unused-argument
+    self.requested = True
+
+  def __exit__(self, *exc):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+
+
+def update_count(opt_state: Any) -> jax.Array:
   """Optax's count of applied updates (Adam and the schedule keep equal copies)."""
   found = optax.tree_utils.tree_get_all_with_path(opt_state, "count")
   if not found:
