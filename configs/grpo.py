@@ -112,6 +112,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       max_sampling_rounds=3,                          # sampling rounds per step (dyn. sampling)
       mask_truncated=False,                           # overlong masking: truncated out of loss
       log_ratio_clamp=20.0,                           # |log ratio| clamp before exp
+      track_kl=True,                                  # measure KL to π_ref even when β = 0
       logprob_chunk_size=0,                           # completion positions per chunk (0 = all)
   ))
   weights = dict(accuracy=1.0, format=0.0, first_token=0.0, outcome_rm=0.0, process_rm=0.0)

@@ -3,7 +3,7 @@ r"""Continued pretraining (arXiv:2402.03300 §2.2.1, §2.3).
   python -m deepseekmath_jax.main --config=configs/pretrain.py:tiny --workdir=/tmp/pt_tiny
   python -m deepseekmath_jax.main --config=configs/pretrain.py:1b --workdir=runs/pt_1b
   python -m deepseekmath_jax.main --config=configs/pretrain.py:deepseekmath_7b \
-      --workdir=gs://bucket/pt_7b --config.init_from=hf:/path/deepseek-coder-v1.5-7b
+      --workdir=/mnt/shared/pt_7b --config.init_from=hf:/path/deepseek-coder-v1.5-7b
 
 Variants (`configs/pretrain.py:<variant>`):
   tiny              ~0.1M parameters on generated text (no files); 20 steps in seconds on CPU.

@@ -337,7 +337,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                    stage, previous.get("seconds", 0.0))
       results[stage] = previous
       if stage == config.stop_after:
-        break
+        return results
       continue
     remaining = sum(_STAGE_WEIGHTS[s] for s in STAGES[index - 1:] if read_done(workdir, s) is None)
     eta = f"ETA {_clock(spent / done_weight * remaining)}" if done_weight else "ETA ?"
@@ -353,7 +353,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
       logging.warning("pipeline: %s preempted after %s; run again to resume", stage,
                       _clock(seconds))
       results[stage] = summary
-      break
+      return results
     summary = dict(summary, seconds=round(seconds, 1))
     _write_done(workdir, stage, summary)
     results[stage] = read_done(workdir, stage)  # as a restart will read it
@@ -361,8 +361,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     spent += seconds
     logging.info("pipeline [%d/%d] %s: done in %s", index, len(STAGES), stage, _clock(seconds))
     if stage == config.stop_after:
-      logging.info("pipeline: stopping after %s (config.stop_after)", stage)
-      break
+      logging.info("pipeline: stopped after %s (config.stop_after); %s this run", stage,
+                    _clock(time.perf_counter() - start))
+      return results
   logging.info("pipeline: all stages done; %s this run; report in %s",
                _clock(time.perf_counter() - start), os.path.join(workdir, "report.md"))
   return results

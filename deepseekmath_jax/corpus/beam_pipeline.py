@@ -1,9 +1,12 @@
 """The corpus stage on Apache Beam, for Common Crawl scale (Dataflow, Flink, Spark, Direct).
 
   python -m deepseekmath_jax.main --config=configs/corpus.py:beam --workdir=DIR \\
-      --config.pool=gs://.../*.warc.gz,... --config.seed_path=SEED \\
+      --config.pool=/mnt/cc/warc_dir --config.seed_path=SEED \\
       --config.classifier_path=DIR0/classifier/iteration_4 \\
       --config.beam_options="--runner=DataflowRunner --project=P --region=R ..."
+
+Input paths are read with local file I/O: a local or mounted filesystem every worker sees
+(object stores such as gs:// are not read directly yet).
 
 It runs the same stage functions as the local runner (stages.process_record, dedup keys,
 the classifier, the decontaminator), with every cross-document step done by the engine:

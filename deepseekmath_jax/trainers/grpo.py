@@ -372,7 +372,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     seq = grpo_step.build_sequences([q.prompt_ids for q in qs], samples.tokens, samples.lengths,
                                     P, tokenizer.pad_id)
     old_logp = logprob_fn(policy, seq)
-    ref_logp = logprob_fn(ref_params, seq) if settings.beta > 0 else old_logp
+    # With β = 0 the KL is not in the loss; `track_kl` still measures it (one more forward).
+    ref_logp = (logprob_fn(ref_params, seq) if settings.beta > 0 or config.grpo.track_kl
+                else old_logp)
     old_logp, ref_logp = np.asarray(old_logp), np.asarray(ref_logp)
     timing["time_logprobs"] += time.perf_counter() - t0
     t0 = time.perf_counter()
