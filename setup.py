@@ -27,6 +27,8 @@ CORE = [
     "warcio==1.8.1",
     "datasketch==2.0.0",
     "trafilatura==2.3.1",
+    # lxml 6 moved lxml.html.clean (used by trafilatura's jusText) into its own package.
+    "lxml_html_clean==0.4.6",
     "importlib_resources==7.1.0",  # tfds builders inside a package need it (etils dropped it)
 ]
 

@@ -137,7 +137,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       reward=rl.reward,                # configs/grpo.py `reward`: weights of reward terms
       reward_model=rl.reward_model,    # configs/grpo.py `reward_model` (process supervision)
   ))
-  c.grpo.loss.beta = 0.04              # KL coefficient (§4.2)
+  # KL coefficient: §4.2 uses 0.04. At this scale 0.2 generalized better from the same SFT
+  # checkpoint (greedy 27.2% vs 25.6% after 36 steps, 29.6% vs 25.0% after 16; README).
+  c.grpo.loss.beta = 0.2
   c.grpo.rollout.max_new_tokens = 64   # completion budget (solutions are ~40 tokens)
   c.grpo.rollout.temperature = 1.0     # rollout temperature
   c.eval = ml_collections.ConfigDict(dict(
