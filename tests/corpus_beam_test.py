@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 WEB = DATA / "web"
 beam = pytest.importorskip("apache_beam", reason="apache-beam (the `beam` extra) not installed")
-pytestmark = pytest.mark.skipif(not WEB.exists(), reason=f"{DATA} absent (shared test data)")
+pytestmark = pytest.mark.skipif(not WEB.exists(), reason=f"{WEB} absent (shared test data)")
 
 
 def _config(pool, seed, negatives):

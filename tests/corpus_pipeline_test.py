@@ -17,7 +17,7 @@ from deepseekmath_jax.corpus import pipeline
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 WEB = DATA / "web"
-pytestmark = pytest.mark.skipif(not WEB.exists(), reason=f"{DATA} absent (shared test data)")
+pytestmark = pytest.mark.skipif(not WEB.exists(), reason=f"{WEB} absent (shared test data)")
 
 
 def _rows(path, start, stop):
