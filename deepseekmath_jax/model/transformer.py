@@ -23,6 +23,7 @@ from flax import nnx
 
 from deepseekmath_jax import sharding
 from deepseekmath_jax.model.kv_cache import KVCache, LayerCache
+from deepseekmath_jax.model import layers
 from deepseekmath_jax.model.layers import Block, RMSNorm, _param
 
 
@@ -66,7 +67,7 @@ class Transformer(nnx.Module):
       w_DxV = self.embed[...].astype(dt).T
     else:
       w_DxV = self.lm_head[...].astype(dt)
-    logits = hidden_BxLxD.astype(dt) @ w_DxV
+    logits = layers.dense(hidden_BxLxD.astype(dt), w_DxV)
     return sharding.shard(logits, ("act_batch", "act_seq", "act_vocab"))
 
   def hidden_states(self, tokens_BxL: jax.Array, *, positions: jax.Array | None = None,
