@@ -86,12 +86,13 @@ def test_bad_group_and_batch_sizes_are_clear_errors():
 # ----------------------------------------------------------------------------------------------
 
 
-def _small_setup():
+def _small_setup(adam_eps=1e-8):
   cfg = config_lib.model_config("tiny", vocab_size=64, num_layers=1, embed_dim=32, num_heads=2,
                                 num_kv_heads=2, head_dim=16, mlp_dim=64, max_seq_len=64)
   mesh = sharding.make_mesh(config_lib.mesh_config())
   rules = config_lib.AXIS_RULES
   opt = config_lib.opt_config(schedule="constant", peak_lr=1e-2, warmup_steps=0)
+  opt.eps = adam_eps
   make = lambda: Transformer(cfg, rngs=nnx.Rngs(0))
   setup = train_lib.setup_training(make, mesh, rules, opt, 10)
   params = nnx.to_pure_dict(nnx.state(sharding.create_model(make, mesh, rules), nnx.Param))
@@ -136,6 +137,45 @@ def test_update_loss_equals_grpo_loss_by_hand():
   assert want["clip_ratio"] > 0 and want["kl"] > 0
   assert bool(metrics["finite"]) and int(state["opt"]["step"]) == 1
   assert not np.allclose(np.asarray(state["params"]["lm_head"]), before)
+
+
+def test_single_update_reuses_its_own_logprobs_as_pi_old():
+  """μ·M = 1: the update's own log-probs as π_θold give the explicit-π_θold update exactly."""
+  # The explicit π_θold comes from another program, so its ratio is 1 only to ~1e-6. AdamW's
+  # first step, lr·g/(|g| + ε), would turn that into a sign flip wherever g is near ε; with
+  # ε = 1 the step is smooth in g and the two updates must agree to float precision.
+  setup, params = _small_setup(adam_eps=1.0)
+  rng = np.random.default_rng(1)
+  B, G, P, T = 2, 3, 5, 6
+  prompts = [list(rng.integers(3, 64, size=n)) for n in (4, 5)]
+  tokens = rng.integers(3, 64, size=(B, G, T)).astype(np.int32)
+  lengths = rng.integers(1, T + 1, size=(B, G)).astype(np.int32)
+  seq = grpo_step.build_sequences(prompts, tokens, lengths, P, pad_id=0)
+  logp, _ = grpo_step.completion_logprobs(setup.graphdef, params, setup.rest,
+                                          {k: jnp.asarray(v) for k, v in seq.items()}, P,
+                                          temperature=1.0)
+  mask = np.asarray(grpo_lib.sequence_mask(lengths, T))
+  logp = np.asarray(logp) * mask
+  ref = logp + rng.normal(0, 0.3, size=logp.shape).astype(np.float32) * mask
+  sampler_logp = logp + 0.01 * mask          # what a sampler with a small mismatch reports
+  base = dict(seq, loss_mask=mask, ref_logp=ref, group_valid=np.ones(B, bool),
+              rewards=np.asarray([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]], np.float32))
+  results = {}
+  for old_is_current, old in ((False, logp), (True, sampler_logp)):
+    settings = grpo_step.GRPOSettings(beta=0.04, old_is_current=old_is_current)
+    update = grpo_step.jit_update(grpo_step.make_update(setup.graphdef, setup.tx,
+                                                        setup.schedule, settings, P), setup)
+    state = setup.init_state(jax.tree.map(jnp.copy, params), 0)   # the update donates it
+    state, metrics = update(state, dict(base, old_logp=old))
+    results[old_is_current] = (jax.device_get(state["params"]), jax.device_get(metrics))
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9),
+               results[False][0], results[True][0])
+  explicit, reused = results[False][1], results[True][1]
+  np.testing.assert_allclose(reused["loss"], explicit["loss"], rtol=1e-5, atol=1e-7)
+  assert float(reused["ratio_max"]) == 1.0
+  # The sampler's log-probs are only compared with the update's forward.
+  np.testing.assert_allclose(reused["logprob_diff_sampler_trainer"], 0.01, rtol=1e-3)
+  assert "logprob_diff_sampler_trainer" not in explicit
 
 
 # ----------------------------------------------------------------------------------------------

@@ -65,6 +65,11 @@ class GRPOSettings:
   # writes it (§5.2.1, Eq. 10-11): gradient coefficient I(o) = the 0/1 reward, no ratio, no
   # KL; offline RFT samples from the frozen SFT policy, online RFT from the current one.
   objective: str = "grpo"
+  # μ·M = 1 with rollouts from the current policy: at the one update π_θold = π_θ, so Eq. 3's
+  # ratio is exactly 1 and π_θold's log-probs are the update's own, held constant (the same
+  # value and gradient). The trainer then skips the separate π_θold forward, and the batch's
+  # `old_logp` carries the sampler's log-probs, used only to measure sampler vs trainer.
+  old_is_current: bool = False
 
 
 # ----------------------------------------------------------------------------------------------
@@ -192,10 +197,16 @@ def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
     T = logp.shape[-1]
     # RFT has no importance ratio: with old = logp held constant, ρ = 1 and the gradient is
     # I(o)·∇log π, fine-tuning on the correct samples whoever drew them (§5.2.1).
-    old_logp = jax.lax.stop_gradient(logp) if s.objective == "rft" else mb["old_logp"]
+    reuse_logp = s.objective == "rft" or s.old_is_current
+    old_logp = jax.lax.stop_gradient(logp) if reuse_logp else mb["old_logp"]
     loss, metrics = grpo_lib.grpo_loss(logp, old_logp, mb["ref_logp"], mb["advantages"],
                                        mb["loss_mask"], constant_length=T, **loss_kwargs)
     maskf = mb["loss_mask"].astype(jnp.float32)
+    if s.old_is_current:
+      # Sampler vs trainer: the same tokens under the same parameters in two programs.
+      diff = jnp.abs(jax.lax.stop_gradient(logp) - mb["old_logp"]) * maskf
+      metrics["logprob_diff_sampler_trainer"] = diff.sum() / jnp.maximum(maskf.sum(), 1.0)
+      metrics["logprob_diff_sampler_trainer_max"] = diff.max()
     metrics["entropy"] = jnp.sum(jax.lax.stop_gradient(entropy) * maskf) / jnp.maximum(
         maskf.sum(), 1.0)
     return loss, metrics

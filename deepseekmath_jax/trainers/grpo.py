@@ -130,7 +130,9 @@ def settings_from_config(config: ml_collections.ConfigDict) -> grpo_step.GRPOSet
       num_minibatches=int(g.num_minibatches), supervision=g.supervision,
       temperature=float(config.rollout.temperature) or 1.0,
       log_ratio_clamp=float(g.log_ratio_clamp),
-      logprob_chunk_size=int(g.logprob_chunk_size) or None, objective=g.objective)
+      logprob_chunk_size=int(g.logprob_chunk_size) or None, objective=g.objective,
+      old_is_current=(int(g.num_updates) * int(g.num_minibatches) == 1
+                      and config.rollout.policy == "current"))
 
 
 def _init_source(config: ml_collections.ConfigDict) -> str:
@@ -368,10 +370,12 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         truncated=samples.truncated.reshape(-1))
     future = reward_computer.submit(batch)
     # π_θold and π_ref log-probs on the device while the rewards are computed on the host.
+    # With one update per step π_θold is the update's own forward (GRPOSettings.old_is_current)
+    # and the sampler's log-probs ride along to be compared with it.
     t0 = time.perf_counter()
     seq = grpo_step.build_sequences([q.prompt_ids for q in qs], samples.tokens, samples.lengths,
                                     P, tokenizer.pad_id)
-    old_logp = logprob_fn(policy, seq)
+    old_logp = samples.logprobs if settings.old_is_current else logprob_fn(policy, seq)
     # With β = 0 the KL is not in the loss; `track_kl` still measures it (one more forward).
     ref_logp = (logprob_fn(ref_params, seq) if settings.beta > 0 or config.grpo.track_kl
                 else old_logp)
@@ -494,7 +498,8 @@ def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], upd: dict[st
       empty_completions_step=empty,
   )
   # Sampler vs trainer: the same tokens under the same parameters in the two programs
-  # (peers.md §8D). A gap here biases the importance ratio.
+  # (peers.md §8D). A gap here biases the importance ratio. With one update per step the
+  # update measures it against its own forward.
   mask = np.concatenate([(np.arange(r.old_logp.shape[-1]) <
                           r.samples.lengths[..., None]).reshape(-1, r.old_logp.shape[-1])
                          for r in rounds])
@@ -502,6 +507,9 @@ def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], upd: dict[st
                                 for r in rounds]))[mask]
   out["logprob_diff_sampler_trainer"] = float(diff.mean()) if diff.size else 0.0
   out["logprob_diff_sampler_trainer_max"] = float(diff.max()) if diff.size else 0.0
+  for key in ("logprob_diff_sampler_trainer", "logprob_diff_sampler_trainer_max"):
+    if key in upd:
+      out[key] = float(upd[key])
   for name in rounds[0].result.per_term:
     out[f"reward/{name}_mean"] = float(np.concatenate([r.result.per_term[name]
                                                        for r in rounds]).mean())
