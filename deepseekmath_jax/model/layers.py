@@ -92,52 +92,6 @@ def _weighted_values(probs_BxKxRxLxS: jax.Array, v_BxSxKxE: jax.Array) -> jax.Ar
   return out.reshape(b, l, k * r, e)
 
 
-def _masked_softmax(scores_BxKxRxLxS: jax.Array, mask_BxLxS: jax.Array) -> jax.Array:
-  # Masked scores get the dtype minimum (not -inf) so an all-masked padding row yields a
-  # finite uniform softmax instead of NaN.
-  scores = jnp.where(mask_BxLxS[:, None, None], scores_BxKxRxLxS,
-                     jnp.finfo(scores_BxKxRxLxS.dtype).min)
-  return jax.nn.softmax(scores, axis=-1)
-
-
-@jax.custom_vjp
-def attend(q_BxLxHxE: jax.Array, k_BxSxKxE: jax.Array, v_BxSxKxE: jax.Array,
-           mask_BxLxS: jax.Array) -> jax.Array:
-  """softmax(q·kᵀ, masked)·v over this call's keys: [B, L, H, E] (q already scaled).
-
-  The backward pass is written out (`_attend_bwd`) because autodiff of softmax reduces
-  dP ⊙ P over the S keys; the same row sums are dO · O, a reduction over E (the
-  FlashAttention identity), which removes one full pass over the [B, H, L, S] scores.
-  """
-  return _weighted_values(_masked_softmax(_scores(q_BxLxHxE, k_BxSxKxE), mask_BxLxS),
-                          v_BxSxKxE)
-
-
-def _attend_fwd(q, k, v, mask):
-  probs = _masked_softmax(_scores(q, k), mask)
-  out = _weighted_values(probs, v)
-  return out, (q, k, v, mask, probs, out)
-
-
-def _attend_bwd(res, dout_BxLxHxE):
-  q, k, v, mask, probs, out = res
-  b, l, h, e = q.shape
-  kv = k.shape[2]
-  split = lambda x: x.reshape(b, l, kv, h // kv, e)        # [B, L, K, R, E]
-  dout, q5 = split(dout_BxLxHxE), split(q)
-  f32 = jnp.float32
-  dv = jnp.einsum("bkrls,blkre->bske", probs.astype(v.dtype), dout).astype(v.dtype)
-  dprobs = jnp.einsum("blkre,bske->bkrls", dout, v, preferred_element_type=f32)
-  row_sums = jnp.einsum("blkre,blkre->bkrl", dout.astype(f32), split(out).astype(f32))
-  dscores = jnp.where(mask[:, None, None], probs * (dprobs - row_sums[..., None]), 0.0)
-  dq = jnp.einsum("bkrls,bske->blkre", dscores.astype(q.dtype), k).reshape(q.shape)
-  dk = jnp.einsum("bkrls,blkre->bske", dscores.astype(q.dtype), q5)
-  return dq.astype(q.dtype), dk.astype(k.dtype), dv, None
-
-
-attend.defvjp(_attend_fwd, _attend_bwd)
-
-
 class Attention(nnx.Module):
   """Multi-head attention (grouped KV heads when num_kv_heads < num_heads), no biases."""
 
@@ -173,11 +127,19 @@ class Attention(nnx.Module):
     q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
     q = q * jnp.asarray(self.head_dim ** -0.5, dt)
     if cache is None:
-      out = attend(q, k, v, mask_BxLxS)
+      scores = _scores(q, k)
+      values = (v,)
     else:
       cache = cache.write(k, v)
-      scores, _ = cache.scores(q, _scores)
-      out = cache.weighted_values(_masked_softmax(scores, mask_BxLxS), _weighted_values)
+      scores, values = cache.scores(q, _scores)
+    # Masked scores get the dtype minimum (not -inf) so an all-masked padding row yields a
+    # finite uniform softmax instead of NaN.
+    scores = jnp.where(mask_BxLxS[:, None, None], scores, jnp.finfo(scores.dtype).min)
+    probs = jax.nn.softmax(scores, axis=-1)
+    if cache is None:
+      out = _weighted_values(probs, v)
+    else:
+      out = cache.weighted_values(probs, _weighted_values)
     out = dense(out, self.o_proj[...].astype(dt), in_dims=2)
     return out, cache
 
