@@ -12,7 +12,9 @@ replayed historical data. Both reuse one finished demo run's SFT (`reuse_from`; 
 BASE = "configs/pipeline.py:demo"
 COMMON = {
     "reuse_from": "runs/demo",
-    "grpo.steps": 16,                  # 16 x 32 questions x 8 completions (demo GRPO: 36)
+    "grpo.steps": 16,                  # 16 x 32 questions x 8 completions (demo GRPO: 150)
+    "grpo.rollout.temperature": 1.0,   # the rollouts these results were measured with
+    "grpo.rollout.max_new_tokens": 64,
     "grpo.reward.weights.accuracy": 0.0,
     "grpo.reward.weights.outcome_rm": 1.0,
     "grpo.reward_model.bootstrap_questions": 64,
