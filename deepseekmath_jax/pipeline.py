@@ -169,6 +169,7 @@ def grpo_config(config: ml_collections.ConfigDict, workdir: str) -> ml_collectio
   c.reward_model = ml_collections.ConfigDict(s.reward_model.to_dict())
   c.reward_model.model = ml_collections.ConfigDict(config.model.to_dict())
   c.opt.peak_lr = s.peak_lr
+  c.opt.schedule = s.lr_schedule
   c.ckpt.async_save = False
   return c
 

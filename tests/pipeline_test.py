@@ -127,3 +127,12 @@ def test_reuse_links_finished_stages_and_stop_after_ends_early(smoke_run, tmp_pa
   os.makedirs(config.reuse_from)
   with pytest.raises(ValueError, match="stage 'data' is not finished"):
     pipeline.run(config, str(tmp_path / "third"))
+
+
+def test_grpo_stage_takes_the_pipelines_rate_schedule(tmp_path):
+  config = pipeline_config.get_config("smoke")
+  assert pipeline.grpo_config(config, str(tmp_path)).opt.schedule == "constant"   # §4.2
+  config.grpo.lr_schedule = "multistep"
+  config.grpo.peak_lr = 3e-4
+  opt = pipeline.grpo_config(config, str(tmp_path)).opt
+  assert (opt.schedule, opt.peak_lr) == ("multistep", 3e-4)
