@@ -183,6 +183,10 @@ def test_evaluate_model_with_a_generate_fn(tmp_path):
   assert pp["flip_rate"] == 0.0 and pp["num_solved_by_all"] == 3
   for name in ("temperature_sweep.png", "paraphrase.png", "k_curves.png"):
     assert (tmp_path / "out" / name).is_file()
+  # problems.jsonl keeps each greedy completion as graded: cut at the chat stop string.
+  rows = [json.loads(l) for l in (tmp_path / "out" / "problems.jsonl").read_text().splitlines()]
+  assert [r["top1_response"] for r in rows] == [
+      _right(p) if i % 2 == 0 else WRONG for i, p in enumerate(problems)]
 
 
 def test_generate_fn_shape_errors_are_clear():

@@ -35,8 +35,13 @@ from deepseekmath_jax.evaluation import report as report_lib
 from deepseekmath_jax.evaluation import scoring
 
 
-def problem_rows(results: Sequence[metrics.ProblemResult], threshold: float) -> list[dict]:
-  """Per-problem rows for problems.jsonl: verdicts, answers and confidence signals."""
+def problem_rows(results: Sequence[metrics.ProblemResult], threshold: float,
+                 top1_responses: dict[str, str] | None = None) -> list[dict]:
+  """Per-problem rows for problems.jsonl: verdicts, answers and confidence signals.
+
+  With `top1_responses` (problem id -> the greedy completion, as graded) each row also holds
+  `top1_response`, so a wrong answer can be read next to the step that went wrong.
+  """
   rows = []
   for r in results:
     conf = metrics.confidence(r, threshold) if not r.missing else None
@@ -49,6 +54,8 @@ def problem_rows(results: Sequence[metrics.ProblemResult], threshold: float) -> 
         "num_correct_strict": sum(s.correct_strict for s in r.samples),
         "confidence": dataclasses.asdict(conf) if conf else None,
     })
+    if top1_responses is not None:
+      rows[-1]["top1_response"] = top1_responses.get(r.problem_id)
   return rows
 
 
@@ -145,8 +152,8 @@ def evaluate_model(benchmark: str, problems: Sequence[benchmarks.Problem],
     report["audit"]["paraphrase"] = audit.paraphrase_perturbation(
         problems, generate_fn, deadline_s=deadline_s)
   if output_dir:
-    paths = report_lib.write_report(report, problem_rows(results, disagreement_threshold),
-                                    output_dir)
+    rows = problem_rows(results, disagreement_threshold, top1_responses=greedy)
+    paths = report_lib.write_report(report, rows, output_dir)
     logging.info("wrote %s", ", ".join(paths))
   return report
 
