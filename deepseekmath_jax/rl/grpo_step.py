@@ -202,13 +202,13 @@ def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
     loss, metrics = grpo_lib.grpo_loss(logp, old_logp, mb["ref_logp"], mb["advantages"],
                                        mb["loss_mask"], constant_length=T, **loss_kwargs)
     maskf = mb["loss_mask"].astype(jnp.float32)
+    num_tokens = jnp.maximum(maskf.sum(), 1.0)
     if s.old_is_current:
       # Sampler vs trainer: the same tokens under the same parameters in two programs.
       diff = jnp.abs(jax.lax.stop_gradient(logp) - mb["old_logp"]) * maskf
-      metrics["logprob_diff_sampler_trainer"] = diff.sum() / jnp.maximum(maskf.sum(), 1.0)
+      metrics["logprob_diff_sampler_trainer"] = diff.sum() / num_tokens
       metrics["logprob_diff_sampler_trainer_max"] = diff.max()
-    metrics["entropy"] = jnp.sum(jax.lax.stop_gradient(entropy) * maskf) / jnp.maximum(
-        maskf.sum(), 1.0)
+    metrics["entropy"] = jnp.sum(jax.lax.stop_gradient(entropy) * maskf) / num_tokens
     return loss, metrics
 
   grad_fn = jax.grad(loss_fn, has_aux=True)

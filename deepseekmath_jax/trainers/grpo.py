@@ -499,17 +499,18 @@ def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], upd: dict[st
   )
   # Sampler vs trainer: the same tokens under the same parameters in the two programs
   # (peers.md §8D). A gap here biases the importance ratio. With one update per step the
-  # update measures it against its own forward.
-  mask = np.concatenate([(np.arange(r.old_logp.shape[-1]) <
-                          r.samples.lengths[..., None]).reshape(-1, r.old_logp.shape[-1])
-                         for r in rounds])
-  diff = np.abs(np.concatenate([(r.samples.logprobs - r.old_logp).reshape(mask.shape)
-                                for r in rounds]))[mask]
-  out["logprob_diff_sampler_trainer"] = float(diff.mean()) if diff.size else 0.0
-  out["logprob_diff_sampler_trainer_max"] = float(diff.max()) if diff.size else 0.0
-  for key in ("logprob_diff_sampler_trainer", "logprob_diff_sampler_trainer_max"):
-    if key in upd:
-      out[key] = float(upd[key])
+  # update measures it against its own forward; otherwise against the π_θold pass here.
+  if "logprob_diff_sampler_trainer" in upd:
+    out["logprob_diff_sampler_trainer"] = float(upd["logprob_diff_sampler_trainer"])
+    out["logprob_diff_sampler_trainer_max"] = float(upd["logprob_diff_sampler_trainer_max"])
+  else:
+    mask = np.concatenate([(np.arange(r.old_logp.shape[-1]) <
+                            r.samples.lengths[..., None]).reshape(-1, r.old_logp.shape[-1])
+                           for r in rounds])
+    diff = np.abs(np.concatenate([(r.samples.logprobs - r.old_logp).reshape(mask.shape)
+                                  for r in rounds]))[mask]
+    out["logprob_diff_sampler_trainer"] = float(diff.mean()) if diff.size else 0.0
+    out["logprob_diff_sampler_trainer_max"] = float(diff.max()) if diff.size else 0.0
   for name in rounds[0].result.per_term:
     out[f"reward/{name}_mean"] = float(np.concatenate([r.result.per_term[name]
                                                        for r in rounds]).mean())
