@@ -23,8 +23,7 @@ from flax import nnx
 
 from deepseekmath_jax import sharding
 from deepseekmath_jax.model.kv_cache import KVCache, LayerCache
-from deepseekmath_jax.model import layers
-from deepseekmath_jax.model.layers import Block, RMSNorm, _param
+from deepseekmath_jax.model.layers import Block, RMSNorm, _param, dense
 
 
 def _stacked_blocks(cfg: Any, rngs: nnx.Rngs) -> Block:
@@ -67,7 +66,7 @@ class Transformer(nnx.Module):
       w_DxV = self.embed[...].astype(dt).T
     else:
       w_DxV = self.lm_head[...].astype(dt)
-    logits = layers.dense(hidden_BxLxD.astype(dt), w_DxV)
+    logits = dense(hidden_BxLxD.astype(dt), w_DxV)
     return sharding.shard(logits, ("act_batch", "act_seq", "act_vocab"))
 
   def hidden_states(self, tokens_BxL: jax.Array, *, positions: jax.Array | None = None,
