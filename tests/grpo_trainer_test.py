@@ -99,21 +99,28 @@ def _small_setup(adam_eps=1e-8):
   return setup, params
 
 
-def test_update_loss_equals_grpo_loss_by_hand():
-  setup, params = _small_setup()
-  rng = np.random.default_rng(0)
-  B, G, P, T = 2, 3, 5, 6
-  prompts = [list(rng.integers(3, 64, size=n)) for n in (3, 5)]
+B, G, P, T = 2, 3, 5, 6   # questions, group, prompt slots, completion slots of the update tests
+
+
+def _random_rollout(setup, params, rng, prompt_lengths, temperature):
+  """Random prompts and completions as scoring sequences, and their log-probs under params."""
+  prompts = [list(rng.integers(3, 64, size=n)) for n in prompt_lengths]
   tokens = rng.integers(3, 64, size=(B, G, T)).astype(np.int32)
   lengths = rng.integers(1, T + 1, size=(B, G)).astype(np.int32)
   seq = grpo_step.build_sequences(prompts, tokens, lengths, P, pad_id=0)
+  logp, _ = grpo_step.completion_logprobs(setup.graphdef, params, setup.rest,
+                                          {k: jnp.asarray(v) for k, v in seq.items()}, P,
+                                          temperature=temperature)
+  return seq, lengths, np.asarray(logp)
+
+
+def test_update_loss_equals_grpo_loss_by_hand():
+  setup, params = _small_setup()
+  rng = np.random.default_rng(0)
+  seq, lengths, logp = _random_rollout(setup, params, rng, (3, 5), temperature=0.7)
   assert (seq["segment_ids"][0, :, :2] == 0).all() and (seq["positions"][0, :, 2] == 0).all()
   settings = grpo_step.GRPOSettings(epsilon=0.2, beta=0.04, temperature=0.7)
 
-  logp, _ = grpo_step.completion_logprobs(setup.graphdef, params, setup.rest,
-                                          {k: jnp.asarray(v) for k, v in seq.items()}, P,
-                                          temperature=0.7)
-  logp = np.asarray(logp)
   # π_old and π_ref away from π_θ, so clipping and the KL are both active.
   old = logp + rng.normal(0, 0.3, size=logp.shape).astype(np.float32)
   ref = logp + rng.normal(0, 0.3, size=logp.shape).astype(np.float32)
@@ -146,16 +153,9 @@ def test_single_update_reuses_its_own_logprobs_as_pi_old():
   # ε = 1 the step is smooth in g and the two updates must agree to float precision.
   setup, params = _small_setup(adam_eps=1.0)
   rng = np.random.default_rng(1)
-  B, G, P, T = 2, 3, 5, 6
-  prompts = [list(rng.integers(3, 64, size=n)) for n in (4, 5)]
-  tokens = rng.integers(3, 64, size=(B, G, T)).astype(np.int32)
-  lengths = rng.integers(1, T + 1, size=(B, G)).astype(np.int32)
-  seq = grpo_step.build_sequences(prompts, tokens, lengths, P, pad_id=0)
-  logp, _ = grpo_step.completion_logprobs(setup.graphdef, params, setup.rest,
-                                          {k: jnp.asarray(v) for k, v in seq.items()}, P,
-                                          temperature=1.0)
+  seq, lengths, logp = _random_rollout(setup, params, rng, (4, 5), temperature=1.0)
   mask = np.asarray(grpo_lib.sequence_mask(lengths, T))
-  logp = np.asarray(logp) * mask
+  logp = logp * mask
   ref = logp + rng.normal(0, 0.3, size=logp.shape).astype(np.float32) * mask
   sampler_logp = logp + 0.01 * mask          # what a sampler with a small mismatch reports
   base = dict(seq, loss_mask=mask, ref_logp=ref, group_valid=np.ones(B, bool),
