@@ -110,18 +110,24 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       objective="grpo",                               # grpo (Eq. 3) | rft (§5.2.1, I(o))
       dynamic_sampling=False,                         # drop all-equal-reward groups, refill
       max_sampling_rounds=3,                          # sampling rounds per step (dyn. sampling)
+      questions_per_round=0,                          # questions per round (dyn. sampling;
+                                                      # 0 = the batch's B; more oversamples)
       mask_truncated=False,                           # overlong masking: truncated out of loss
       log_ratio_clamp=20.0,                           # |log ratio| clamp before exp
       track_kl=True,                                  # measure KL to π_ref even when β = 0
       logprob_chunk_size=0,                           # completion positions per chunk (0 = all)
   ))
-  weights = dict(accuracy=1.0, format=0.0, first_token=0.0, outcome_rm=0.0, process_rm=0.0)
+  weights = dict(accuracy=1.0, format=0.0, arithmetic=0.0, first_token=0.0, outcome_rm=0.0,
+                 process_rm=0.0)
   if variant == "tiny_toy":
     weights.update(accuracy=0.0, first_token=1.0)
   config.reward = ml_collections.ConfigDict(dict(
       weights=ml_collections.ConfigDict(dict(
           accuracy=weights["accuracy"],               # verifier rule reward: 1 correct, 0 not
           format=weights["format"],                   # +bonus for a \boxed{} answer, -penalty
+          arithmetic=weights["arithmetic"],           # exact checks of written arithmetic:
+                                                      # per equation (process supervision),
+                                                      # else 1 when all are right
           first_token=weights["first_token"],         # 1 if the first token is in the range
           outcome_rm=weights["outcome_rm"],           # neural outcome reward model P(correct)
           process_rm=weights["process_rm"],           # process reward model (per step)
@@ -132,6 +138,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       format_bonus=0.1,                               # format term for a committed answer
       format_penalty=0.1,                             # format term without one
       first_token_range=(3, 67),                      # [lo, hi) ids the first_token term wants
+      arithmetic_correct=1.0,                         # step reward of a right equation
+      arithmetic_wrong=0.0,                           # step reward of a wrong equation
   ))
   config.reward_model = ml_collections.ConfigDict(dict(
       init_from="",                                   # '' = the policy's init | hf: | workdir

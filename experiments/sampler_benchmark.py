@@ -11,6 +11,10 @@ vocabulary, so all methods do the same work):
   prefix      ours vs `repeated`: the same sampler with each prompt repeated G times and one
               sample per row (what Tunix's native sampler does, google/tunix#122): G prefills
               per prompt and G copies of the prompt's keys/values read at each step.
+  draw        one decode step's token draw for R rows over V tokens: ours
+              (`sampler.draw_categorical`, inverse CDF, one uniform per row) vs
+              `jax.random.categorical` (Gumbel-max, V random variates per row), both from the
+              same per-row keys. Rates are rows drawn per second.
 
 Each method is compiled first (not timed), then timed `--repeats` times, ours and the baseline
 alternating (shared machines: load then hits both alike); the median is reported.
@@ -48,7 +52,9 @@ _PREFIX_PROMPTS = flags.DEFINE_integer("prefix_prompts", 2, "Prompts, prefix cas
 _PREFIX_G = flags.DEFINE_integer("prefix_group", 16, "Samples per prompt, prefix case.")
 _NAIVE_STEPS = flags.DEFINE_integer("naive_steps", 32, "Steps timed for the no-cache baseline.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed runs per method (median reported).")
-_CASES = flags.DEFINE_list("cases", ["cache", "prefix"], "Cases to run.")
+_DRAW_ROWS = flags.DEFINE_integer("draw_rows", 256, "Rows, draw case (the demo's B*G).")
+_DRAW_VOCAB = flags.DEFINE_integer("draw_vocab", 1024, "Vocabulary, draw case (the demo's).")
+_CASES = flags.DEFINE_list("cases", ["cache", "prefix", "draw"], "Cases to run.")
 _OUTPUT = flags.DEFINE_string("output", "", "Also write the JSON here.")
 
 
@@ -124,12 +130,35 @@ def _case_prefix(model, vocab: int) -> dict:
               baseline_tokens_per_s=rows * t / base, speedup=base / ours, target=1.5)
 
 
+def _case_draw(model, vocab: int) -> dict:
+  del model, vocab
+  r, v = _DRAW_ROWS.value, _DRAW_VOCAB.value
+  logits_RxV = jax.random.normal(jax.random.key(0), (r, v))
+  rows_R = jnp.arange(r, dtype=jnp.int32)
+
+  def keys(step):
+    return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(
+        jax.random.fold_in(jax.random.key(1), step), rows_R)
+
+  # 32 draws per call, as 32 decode steps would make, so per-call overhead does not dominate.
+  def many(draw):
+    return jax.jit(lambda x: jax.lax.map(lambda i: draw(keys(i), x), jnp.arange(32)))
+
+  ours_fn = many(sampler.draw_categorical)
+  gumbel_fn = many(lambda k, x: jax.vmap(jax.random.categorical)(k, x))
+  ours, base = _median_seconds([lambda: ours_fn(logits_RxV), lambda: gumbel_fn(logits_RxV)],
+                               _REPEATS.value)
+  return dict(case="draw", prompts=r, group=1, prompt_len=0, new_tokens=v,
+              ours_tokens_per_s=32 * r / ours, baseline="gumbel_categorical",
+              baseline_tokens_per_s=32 * r / base, speedup=base / ours, target=1.0)
+
+
 def main(argv):
   del argv
   cfg = config_lib.model_config(_MODEL.value)
   model = sharding.create_model(lambda: Transformer(cfg, rngs=nnx.Rngs(0)), None,
                                 config_lib.AXIS_RULES)
-  cases = {"cache": _case_cache, "prefix": _case_prefix}
+  cases = {"cache": _case_cache, "prefix": _case_prefix, "draw": _case_draw}
   results = [cases[name](model, cfg.vocab_size) for name in _CASES.value]
   header = f"{'case':<8}{'B x G':>9}{'prompt':>8}{'new':>6}{'ours tok/s':>12}" \
            f"{'baseline':>18}{'base tok/s':>12}{'speedup':>9}{'target':>8}"

@@ -76,8 +76,17 @@ def test_bad_group_and_batch_sizes_are_clear_errors():
   with pytest.raises(ValueError, match="num_minibatches=3"):
     grpo.check_config(config)
   config = _grpo_config()
+  config.grpo.questions_per_round = 8
+  with pytest.raises(ValueError, match="dynamic_sampling is off"):
+    grpo.check_config(config)
+  config = _grpo_config()
   config.grpo.supervision = "process"
-  with pytest.raises(ValueError, match="process reward model"):
+  with pytest.raises(ValueError, match="needs a step reward"):
+    grpo.check_config(config)
+  config.reward.weights.arithmetic = 1.0
+  grpo.check_config(config)          # exact arithmetic checks are a step reward
+  config.reward.weights.process_rm = 1.0
+  with pytest.raises(ValueError, match="process_rm and arithmetic both give step rewards"):
     grpo.check_config(config)
 
 
@@ -198,8 +207,7 @@ def _round(rewards_BxG, truncated_BxG=None, T=4):
   result = rewards.RewardResult(rewards=rewards_BxG.reshape(-1), steps=None,
                                 correct=np.zeros(B * G, bool), per_term={}, counts={},
                                 seconds=0.0)
-  logp = np.zeros((B, G, T), np.float32)
-  return grpo.Round([None] * B, samples, None, seq, logp, logp, result, G)
+  return grpo.Round([None] * B, samples, None, seq, result, G)
 
 
 def test_dynamic_sampling_drops_zero_std_groups_and_refills():
@@ -297,6 +305,36 @@ def test_entrypoint_runs_and_a_killed_run_resumes_exactly(tmp_path):
   step_c, params_c = _final_params(preempted, config)
   assert step_c == 4
   jax.tree.map(np.testing.assert_array_equal, params_a, params_c)
+
+
+def test_oversampled_dynamic_sampling_runs_and_its_counts_reconcile(tmp_path):
+  # Rounds of 2B questions, zero-spread groups dropped, log-probs only for the B kept groups.
+  config = _grpo_config("tiny_toy")
+  config.total_steps, config.checkpoint_every = 3, 3
+  config.grpo.dynamic_sampling = True
+  B = config.batch_size // config.group_size
+  config.grpo.questions_per_round = 2 * B
+  config.grpo.max_sampling_rounds = 2
+  assert grpo.run(config, str(tmp_path))["step"] == 3
+  last = _records(tmp_path)[-1]
+  sampled = last["sampling_rounds"] * 2 * B
+  in_loss = 3 * B - last["underfilled_groups"]
+  assert sampled == in_loss + last["surplus_groups"] + last["dropped_groups"], last
+  assert last["questions_read"] == sampled
+  assert np.isfinite(last["loss"])
+
+
+def test_process_supervision_with_arithmetic_checks_runs(tmp_path):
+  # Rule-based process supervision end to end: step rewards from exact arithmetic checks plus
+  # the verifier's outcome on the last step, in the jitted process-advantage update.
+  config = _grpo_config()
+  config.total_steps, config.checkpoint_every = 2, 2
+  config.grpo.supervision = "process"
+  config.reward.weights.arithmetic = 1.0
+  summary = grpo.run(config, str(tmp_path))
+  assert summary["step"] == 2 and summary["counters"]["reward_failures"] == 0
+  for record in _records(tmp_path):
+    assert np.isfinite(record["loss"]) and np.isfinite(record["reward_mean"])
 
 
 def test_grpo_learns_a_trivially_learnable_reward(tmp_path):

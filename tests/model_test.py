@@ -74,9 +74,10 @@ def test_kv_cache_decode_equals_full_forward(scan_layers):
   assert int(cache.index) == 14
 
 
-def test_shared_prefix_cache_equals_full_forward():
+@pytest.mark.parametrize("scan_layers", [False, True])
+def test_shared_prefix_cache_equals_full_forward(scan_layers):
   """Prefill each prompt once, decode G continuations reading the shared prefix."""
-  model = _model()
+  model = _model(scan_layers=scan_layers)
   prompts = _tokens(2, 6, seed=5)
   g, n = 3, 4
   conts = _tokens(2 * g, n, seed=6)
@@ -84,9 +85,11 @@ def test_shared_prefix_cache_equals_full_forward():
   _, prefix = nnx.jit(lambda m, t, c: m(t, cache=c))(model, prompts, prefix)
   cache = prefix.as_prefix(group_size=g, max_len=n)
   pos = jnp.broadcast_to(6 + jnp.arange(n), (2 * g, n))
-  logits, cache = nnx.jit(lambda m, t, p, c: m(t, positions=p, cache=c))(model, conts, pos, cache)
+  step = nnx.jit(lambda m, t, p, c: m(t, positions=p, cache=c))
+  logits, cache = step(model, conts[:, :2], pos[:, :2], cache)
+  last, cache = step(model, conts[:, 2:], pos[:, 2:], cache)    # then more slots
   full = _fwd(model, jnp.concatenate([jnp.repeat(prompts, g, axis=0), conts], axis=1))
-  np.testing.assert_allclose(logits, full[:, 6:], atol=1e-5)
+  np.testing.assert_allclose(jnp.concatenate([logits, last], axis=1), full[:, 6:], atol=1e-5)
 
 
 def test_scan_remat_and_loop_agree():

@@ -84,6 +84,42 @@ def test_process_term_gets_outcome_terms_on_its_last_step():
   computer.close()
 
 
+def _char_batch(texts, references):
+  """Completions tokenized one character per token (token id = code point)."""
+  return _batch(texts, references, completion_ids=[[ord(c) for c in t] for t in texts])
+
+
+def test_arithmetic_term_rewards_each_equation_at_its_result_token():
+  texts = ["Rest: 40 - 10 = 45. Left: 45 - 5 = 40. \\boxed{40}",
+           "Pens: 4 * 3 = 12. \\boxed{12}", "\\boxed{3}", ""]
+  batch = _char_batch(texts, ["12"] * 4)
+  term = rewards.ArithmeticReward(chr, per_step=True, max_steps=4)
+  accuracy = rewards.AccuracyReward()
+  computer = rewards.RewardComputer({"accuracy": (accuracy, 1.0), "arithmetic": (term, 0.5)},
+                                    accuracy=accuracy)
+  steps = computer.compute(batch).steps
+  ends = [texts[0].index("= 45") + 3, texts[0].index("= 40") + 3, len(texts[0]) - 1]
+  np.testing.assert_array_equal(steps.ends_NxS[0, :3], ends)
+  # Equation steps carry weight x (1 right, 0 wrong); the final step carries the outcome.
+  np.testing.assert_allclose(steps.rewards_NxS[:3], [[0.0, 0.5, 0.0, 0.0], [0.5, 1.0, 0.0, 0.0],
+                                                     [0.0, 0.0, 0.0, 0.0]])
+  np.testing.assert_array_equal(steps.mask_NxS.sum(1), [3, 2, 1, 0])
+  computer.close()
+  # Past max_steps the first max_steps - 1 equations are kept, then the final step.
+  long = _char_batch(["1 + 1 = 2. " * 5], ["2"])
+  out = rewards.ArithmeticReward(chr, per_step=True, max_steps=3)(long)
+  assert out.mask_NxS.sum() == 3 and out.ends_NxS[0, 2] == len("1 + 1 = 2. " * 5) - 1
+
+
+def test_arithmetic_term_outcome_form_is_all_equations_right():
+  batch = _char_batch(["4 * 3 = 12. 12 + 1 = 13.", "4 * 3 = 12. 12 + 1 = 14.", "13", ""],
+                      ["13"] * 4)
+  np.testing.assert_array_equal(rewards.ArithmeticReward(chr, per_step=False)(batch),
+                                [1, 0, 0, 0])
+  with pytest.raises(ValueError, match="needs the tokenizer"):
+    rewards.make_term("arithmetic", None)
+
+
 def test_make_term_errors_name_the_term():
   with pytest.raises(ValueError, match="unknown reward term 'bogus'"):
     rewards.make_term("bogus", None)

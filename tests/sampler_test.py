@@ -193,6 +193,22 @@ def test_filter_logits_top_k_and_top_p():
   assert kept(sampler._filter_logits(logits, 3, 0.99)) == [True, True, True, False, False]
 
 
+def test_draw_categorical_matches_the_softmax_and_never_draws_masked_tokens():
+  probs = np.asarray([0.0, 0.5, 0.0, 0.2, 0.25, 0.05, 0.0], np.float32)   # zeros: masked
+  n = 40_000
+  logits = jnp.broadcast_to(jnp.log(jnp.asarray(probs)), (n, probs.size))
+  keys = jax.random.split(jax.random.key(0), n)
+  draws = np.asarray(jax.jit(sampler.draw_categorical)(keys, logits))
+  freq = np.bincount(draws, minlength=probs.size) / n
+  assert freq[probs == 0].sum() == 0
+  # Binomial standard error at n = 40k is at most 0.0025: 5 of them.
+  np.testing.assert_allclose(freq, probs, atol=0.0125)
+  # A single token with mass is always drawn, wherever it sits.
+  for index in (0, 3, 6):
+    one = jnp.full((8, 7), -jnp.inf).at[:, index].set(0.0)
+    assert set(np.asarray(sampler.draw_categorical(keys[:8], one)).tolist()) == {index}
+
+
 def test_same_bucket_reuses_the_compiled_program(model, prompts):
   compiles = []
   listener = lambda name, *a, **k: compiles.append(name) if "backend_compile" in name else None

@@ -12,7 +12,7 @@ exists to check, with their numbers:
   report the change of both from SFT to GRPO at the largest k, and whether maj@k rose more.
 
 Plots: losses.png (pretraining train/held-out loss, SFT loss), grpo.png (reward, KL,
-completion length, accuracy per step), accuracy_by_stage.png (greedy, maj@k, pass@k per
+completion length, accuracy and the share of written equations that are right, per step), accuracy_by_stage.png (greedy, maj@k, pass@k per
 checkpoint), k_curves.png (maj@k and pass@k against k per checkpoint).
 """
 
@@ -28,6 +28,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from deepseekmath_jax import metrics as metrics_lib  # pylint: disable=wrong-import-position
+from deepseekmath_jax.verifier import steps as verifier_steps  # pylint: disable=wrong-import-position
 
 EVALUATED = ("pretrain", "sft", "grpo")
 GAIN_TARGET_POINTS = 10.0
@@ -113,8 +114,9 @@ def _plot_grpo(workdir: str, path: str) -> None:
   records = _metrics(workdir, "grpo")
   keys = (("reward_mean", "reward"), ("kl", "KL to reference"),
           ("completion_length_mean", "completion length (tokens)"),
-          ("accuracy", "training accuracy (samples)"))
-  fig, axes = plt.subplots(1, 4, figsize=(15, 3.3))
+          ("accuracy", "training accuracy (samples)"),
+          ("arithmetic_accuracy", "written equations right (samples)"))
+  fig, axes = plt.subplots(1, len(keys), figsize=(18, 3.3))
   for ax, (key, title) in zip(axes, keys):
     x, y = _series(records, key)
     ax.plot(x, y, alpha=0.35, label="per step")
@@ -185,13 +187,17 @@ def _markdown(report: dict[str, Any]) -> str:
            f"(zero-shot chat CoT prompt; greedy top-1; {k} samples at "
            f"T={report['eval_temperature']} for maj@{k} and pass@{k}).", "",
            "## Held-out accuracy by stage", "",
-           f"| checkpoint | greedy | maj@{k} | pass@{k} | problems |", "|---|---|---|---|---|"]
+           f"| checkpoint | greedy | maj@{k} | pass@{k} | problems | written equations right "
+           f"(greedy) |", "|---|---|---|---|---|---|"]
   for stage in EVALUATED:
     if stage in ev:
       e = ev[stage]
       lines.append(f"| {stage} | {_pct(e['greedy_accuracy'])} | {_pct(e['maj_at_k'])} | "
-                   f"{_pct(e['pass_at_k'])} | {e['n_problems']} |")
-  lines += ["", "![accuracy by stage](accuracy_by_stage.png)", "![k curves](k_curves.png)", ""]
+                   f"{_pct(e['pass_at_k'])} | {e['n_problems']} | "
+                   f"{_pct(e.get('greedy_arithmetic_accuracy'))} |")
+  lines += ["", "The last column is the share of `a op b = c` claims in the greedy solutions "
+            "that are right (`verifier.steps`): a right answer can come from wrong steps.", "",
+            "![accuracy by stage](accuracy_by_stage.png)", "![k curves](k_curves.png)", ""]
   if f:
     verdict = "yes" if f["grpo_gain_at_least_10_points"] else "no"
     fig7 = "yes" if f["maj_at_k_rose_more_than_pass_at_k"] else "no"
@@ -240,10 +246,25 @@ def _markdown(report: dict[str, Any]) -> str:
   return "\n".join(lines)
 
 
+def greedy_arithmetic_accuracy(eval_dir: str) -> float | None:
+  """Share of the written equations in an evaluation's greedy solutions that are right."""
+  path = os.path.join(eval_dir, "problems.jsonl")
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    verdicts = [e.correct for line in f if line.strip()
+                for e in verifier_steps.check_equations(json.loads(line).get("top1_response")
+                                                        or "")]
+  return sum(verdicts) / len(verdicts) if verdicts else None
+
+
 def write(config: Any, workdir: str, done: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
   """Writes report.json, report.md and the PNGs into `workdir`; returns a short summary."""
   evaluation = {s: {k: v for k, v in done[f"eval_{s}"].items() if k != "seconds"}
                 for s in EVALUATED if done.get(f"eval_{s}")}
+  for stage, e in evaluation.items():
+    e["greedy_arithmetic_accuracy"] = greedy_arithmetic_accuracy(
+        os.path.join(workdir, f"eval_{stage}"))
   stage_seconds = {s: d.get("seconds", 0.0) for s, d in done.items() if d}
   grpo_records = _metrics(workdir, "grpo")
   training = dict(

@@ -77,17 +77,20 @@ def apply_rope(x_BxLxNxE: jax.Array, cos_BxLxE: jax.Array, sin_BxLxE: jax.Array)
   return out.astype(x_BxLxNxE.dtype)
 
 
-def _scores(q_BxLxHxE: jax.Array, k_BxSxKxE: jax.Array) -> jax.Array:
-  """Grouped-query scores [B, K, R, L, S] (R = H // K query heads per kv head)."""
+def _scores(q_BxLxHxE: jax.Array, k_BxKxSxE: jax.Array) -> jax.Array:
+  """Grouped-query scores [B, K, R, L, S] (R = H // K query heads per kv head).
+
+  Keys come heads-major, [B, K, S, E]: the KV cache's layout (kv_cache.py), read in place.
+  """
   b, l, h, e = q_BxLxHxE.shape
-  k = k_BxSxKxE.shape[2]
+  k = k_BxKxSxE.shape[1]
   q_BxLxKxRxE = q_BxLxHxE.reshape(b, l, k, h // k, e)
-  return jnp.einsum("blkre,bske->bkrls", q_BxLxKxRxE, k_BxSxKxE,
+  return jnp.einsum("blkre,bkse->bkrls", q_BxLxKxRxE, k_BxKxSxE,
                     preferred_element_type=jnp.float32)
 
 
-def _weighted_values(probs_BxKxRxLxS: jax.Array, v_BxSxKxE: jax.Array) -> jax.Array:
-  out = jnp.einsum("bkrls,bske->blkre", probs_BxKxRxLxS.astype(v_BxSxKxE.dtype), v_BxSxKxE)
+def _weighted_values(probs_BxKxRxLxS: jax.Array, v_BxKxSxE: jax.Array) -> jax.Array:
+  out = jnp.einsum("bkrls,bkse->blkre", probs_BxKxRxLxS.astype(v_BxKxSxE.dtype), v_BxKxSxE)
   b, l, k, r, e = out.shape
   return out.reshape(b, l, k * r, e)
 
@@ -127,17 +130,16 @@ class Attention(nnx.Module):
     q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
     q = q * jnp.asarray(self.head_dim ** -0.5, dt)
     if cache is None:
-      scores = _scores(q, k)
-      values = (v,)
+      scores = _scores(q, k.transpose(0, 2, 1, 3))
     else:
       cache = cache.write(k, v)
-      scores, values = cache.scores(q, _scores)
+      scores = cache.scores(q, _scores)
     # Masked scores get the dtype minimum (not -inf) so an all-masked padding row yields a
     # finite uniform softmax instead of NaN.
     scores = jnp.where(mask_BxLxS[:, None, None], scores, jnp.finfo(scores.dtype).min)
     probs = jax.nn.softmax(scores, axis=-1)
     if cache is None:
-      out = _weighted_values(probs, v)
+      out = _weighted_values(probs, v.transpose(0, 2, 1, 3))
     else:
       out = cache.weighted_values(probs, _weighted_values)
     out = dense(out, self.o_proj[...].astype(dt), in_dims=2)

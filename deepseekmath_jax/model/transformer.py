@@ -101,14 +101,11 @@ class Transformer(nnx.Module):
     if cfg.scan_layers:
       x, cache = self._scan_blocks(apply_block, x, cache)
     else:
-      k, v = (None, None) if cache is None else (cache.k, cache.v)
       for n, block in enumerate(self.blocks):
-        layer_cache = None if cache is None else cache.layer(n, k, v)
+        layer_cache = None if cache is None else cache.layer(n)
         x, layer_cache = apply_block(block, x, layer_cache)
         if cache is not None:
-          k, v = layer_cache.k_NxBxSxKxE, layer_cache.v_NxBxSxKxE
-      if cache is not None:
-        cache = cache.replace(k=k, v=v)
+          cache = cache.with_layer(n, layer_cache)
     if cache is not None:
       cache = cache.replace(valid_BxS=new_valid, index=cache.index + l)
     return self.final_norm(x), cache
@@ -127,7 +124,7 @@ class Transformer(nnx.Module):
         layer_cache = LayerCache(kv[0], kv[1], n, cache.index, *prefix)
       x, layer_cache = apply_block(block, x, layer_cache)
       if layer_cache is not None:
-        kv = (layer_cache.k_NxBxSxKxE, layer_cache.v_NxBxSxKxE)
+        kv = (layer_cache.k, layer_cache.v)
       return (x, kv), None
 
     kv, prefix = None, (None, None)

@@ -102,9 +102,7 @@ def step_ends(completion_ids: Sequence[int], decode_piece: Callable[[int], str],
   last step, and trailing separators belong to it. Past `max_steps`, the last step absorbs the
   rest (its end is the last token). An empty completion has no step.
   """
-  pieces = [decode_piece(int(t)) for t in completion_ids]
-  owner = [i for i, piece in enumerate(pieces) for _ in piece]   # character -> token
-  text = "".join(pieces)
+  text, owner = rewards_lib.piece_text(completion_ids, decode_piece)
   ends, start = [], 0
   for m in re.finditer(separator, text):
     if m.end() > m.start() and text[start:m.start()].strip():
@@ -122,19 +120,6 @@ def step_ends(completion_ids: Sequence[int], decode_piece: Callable[[int], str],
   if len(ends) > max_steps:
     ends = ends[:max_steps - 1] + [len(completion_ids) - 1]
   return ends
-
-
-class PieceDecoder:
-  """Memoized single-token decoding, for finding step boundaries."""
-
-  def __init__(self, tokenizer: Any):
-    self.tokenizer = tokenizer
-    self._cache: dict[int, str] = {}
-
-  def __call__(self, token: int) -> str:
-    if token not in self._cache:
-      self._cache[token] = rewards_lib.decode_completion(self.tokenizer, [token])
-    return self._cache[token]
 
 
 def outcome_example(prompt_ids: Sequence[int], completion_ids: Sequence[int],
@@ -368,7 +353,7 @@ class OutcomeScorer:
 class ProcessScorer:
   """Reward term: the PRM's P(step is good) at each step's last token."""
 
-  def __init__(self, trainer: Trainer, decode_piece: PieceDecoder, max_steps: int,
+  def __init__(self, trainer: Trainer, decode_piece: rewards_lib.PieceDecoder, max_steps: int,
                separator: str):
     self.trainer, self.decode_piece, self.max_steps = trainer, decode_piece, max_steps
     self.separator = separator
@@ -415,7 +400,7 @@ class RewardModelRunner:
                             mesh=mesh, rules=rules, seed=config.seed)
     self.path = os.path.join(workdir, RM_DIR, "data.jsonl")
     os.makedirs(os.path.dirname(self.path), exist_ok=True)
-    self.decode_piece = PieceDecoder(tokenizer)
+    self.decode_piece = rewards_lib.PieceDecoder(tokenizer)
     self.trainer: Trainer | None = None
     self.num_trainings = 0
     self._recorded: dict[int, int] = {}

@@ -10,6 +10,9 @@ the weighted terms. Built-in terms (`make_term`):
                paper's "Rule" reward (§5.2.1).
   format       +bonus for a committed final answer (a closed, non-empty last `\boxed{}`),
                -penalty otherwise: a shaping term against rambling without an answer.
+  arithmetic   exact checks of the arithmetic the completion writes (`ArithmeticReward`):
+               under process supervision one step reward per equation, else 1 when every
+               equation is right.
   first_token  1 if the completion's first token id lies in a range [lo, hi): a trivially
                learnable task that checks the whole RL pipeline learns (a smoke test, not a
                math reward).
@@ -43,6 +46,7 @@ import numpy as np
 
 from deepseekmath_jax import verifier
 from deepseekmath_jax.verifier import extract
+from deepseekmath_jax.verifier import steps as steps_lib
 
 
 @dataclasses.dataclass
@@ -97,6 +101,27 @@ def decode_completion(tokenizer: Any, ids: Sequence[int]) -> str:
   return tokenizer.decode([t for t in ids if 0 <= t < tokenizer.vocab_size])
 
 
+class PieceDecoder:
+  """Memoized single-token decoding, for mapping text positions to tokens."""
+
+  def __init__(self, tokenizer: Any):
+    self.tokenizer = tokenizer
+    self._cache: dict[int, str] = {}
+
+  def __call__(self, token: int) -> str:
+    if token not in self._cache:
+      self._cache[token] = decode_completion(self.tokenizer, [token])
+    return self._cache[token]
+
+
+def piece_text(completion_ids: Sequence[int],
+               decode_piece: Callable[[int], str]) -> tuple[str, list[int]]:
+  """The completion as the concatenation of its decoded tokens, and each character's token."""
+  pieces = [decode_piece(int(t)) for t in completion_ids]
+  owner = [i for i, piece in enumerate(pieces) for _ in piece]
+  return "".join(pieces), owner
+
+
 # ----------------------------------------------------------------------------------------------
 # Terms
 # ----------------------------------------------------------------------------------------------
@@ -134,6 +159,52 @@ class FormatReward:
   def __call__(self, batch: RolloutBatch) -> np.ndarray:
     return np.asarray([self.bonus if has_committed_answer(t) else -self.penalty
                        for t in batch.completions], np.float32)
+
+
+class ArithmeticReward:
+  r"""Exact checks of the arithmetic a completion writes (`verifier.steps.check_equations`).
+
+  A rule-based process reward (§4.1.3 with exact step checks in place of a learned PRM): the
+  policy's commonest error at small scale is wrong arithmetic inside a right plan
+  (`Rest: 40 - 10 = 45`), which the outcome reward sees only as a wrong final answer.
+
+  per_step=True (process supervision): one step per equation, ending at the token that
+  completes its result, rewarded `correct` (1.0) or `wrong` (0.0); then one final step at the
+  completion's last token with reward 0, to which `RewardComputer` adds the outcome terms
+  (the answer's correctness). Past `max_steps`, the first `max_steps - 1` equations are kept.
+  per_step=False (outcome supervision): 1.0 when the completion writes at least one equation
+  and every equation is right, else 0.0 (a count-free score: neither more nor fewer
+  equations raise it).
+  """
+
+  def __init__(self, decode_piece: Callable[[int], str], *, per_step: bool, max_steps: int = 16,
+               correct: float = 1.0, wrong: float = 0.0):
+    if per_step and max_steps < 2:
+      raise ValueError(f"ArithmeticReward needs max_steps >= 2 (equations + the final step), "
+                       f"got {max_steps}")
+    self.decode_piece, self.per_step, self.max_steps = decode_piece, per_step, max_steps
+    self.correct, self.wrong = float(correct), float(wrong)
+
+  def __call__(self, batch: RolloutBatch) -> TermOutput:
+    texts = [piece_text(ids, self.decode_piece) for ids in batch.completion_ids]
+    equations = [steps_lib.check_equations(text) for text, _ in texts]
+    if not self.per_step:
+      return np.asarray([float(bool(eqs) and all(e.correct for e in eqs)) for eqs in equations],
+                        np.float32)
+    n, S = len(batch), self.max_steps
+    rewards = np.zeros((n, S), np.float32)
+    ends = np.full((n, S), -1, np.int32)
+    mask = np.zeros((n, S), bool)
+    for i, ((_, owner), eqs) in enumerate(zip(texts, equations)):
+      if not batch.completion_ids[i]:
+        continue
+      last = len(batch.completion_ids[i]) - 1
+      row = [(owner[min(e.end, len(owner)) - 1], self.correct if e.correct else self.wrong)
+             for e in eqs[:S - 1]]
+      row.append((last, 0.0))
+      for j, (end, value) in enumerate(row):
+        ends[i, j], rewards[i, j], mask[i, j] = end, value, True
+    return StepRewards(rewards, ends, mask)
 
 
 class FirstTokenReward:
@@ -287,17 +358,27 @@ def _add_outcome_to_last_step(steps: StepRewards, outcome_N: np.ndarray) -> Step
   return StepRewards(rewards, steps.ends_NxS, mask)
 
 
-def make_term(name: str, cfg: Any, *, reward_model_scorer: Any = None) -> RewardTerm:
-  """A built-in term from `config.reward` (see configs/grpo.py)."""
+def make_term(name: str, cfg: Any, *, reward_model_scorer: Any = None, tokenizer: Any = None,
+              per_step: bool = False, max_steps: int = 16) -> RewardTerm:
+  """A built-in term from `config.reward` (see configs/grpo.py).
+
+  `tokenizer` (for `arithmetic`) maps text to tokens; `per_step` says whether the run uses
+  process supervision (step rewards) or outcome supervision (one score per completion).
+  """
   if name == "accuracy":
     return AccuracyReward(strict=cfg.strict, deadline_s=cfg.verifier_deadline_s)
   if name == "format":
     return FormatReward(bonus=cfg.format_bonus, penalty=cfg.format_penalty)
   if name == "first_token":
     return FirstTokenReward(*cfg.first_token_range)
+  if name == "arithmetic":
+    if tokenizer is None:
+      raise ValueError("reward term 'arithmetic' needs the tokenizer (to locate steps)")
+    return ArithmeticReward(PieceDecoder(tokenizer), per_step=per_step, max_steps=max_steps,
+                            correct=cfg.arithmetic_correct, wrong=cfg.arithmetic_wrong)
   if name in ("outcome_rm", "process_rm"):
     if reward_model_scorer is None:
       raise ValueError(f"reward term {name!r} needs a reward model (config.reward_model)")
     return reward_model_scorer
   raise ValueError(f"unknown reward term {name!r}; known: accuracy, format, first_token, "
-                   "outcome_rm, process_rm")
+                   "arithmetic, outcome_rm, process_rm")

@@ -49,7 +49,7 @@ from flax import nnx
 from deepseekmath_jax import config_lib, sharding
 from deepseekmath_jax.model.kv_cache import KVCache
 
-_CACHE_LOGICAL = (None, "act_batch", None, "act_kv_heads", None)   # [N, B, S, K, E]
+_CACHE_LOGICAL = ("act_batch", "act_kv_heads", None, None)   # a layer's [B, K, S, E]
 
 
 @dataclasses.dataclass
@@ -123,6 +123,23 @@ def _filter_logits(logits_RxV: jax.Array, top_k: int,
   return logits_RxV
 
 
+def draw_categorical(keys_R: jax.Array, logits_RxV: jax.Array) -> jax.Array:
+  """One token per row from softmax(logits_RxV), by inverting the CDF with one uniform.
+
+  `jax.random.categorical` (the Gumbel-max trick) draws V random variates per row; here one
+  per row and a cumulative sum give the same distribution. Masked (-inf) tokens have zero
+  mass and are never drawn: the draw is the first index whose CDF exceeds u·total, which
+  cannot be a zero-mass index, and a rounding overflow is clamped to the last token with mass.
+  """
+  u_R = jax.vmap(jax.random.uniform)(keys_R)
+  probs_RxV = jax.nn.softmax(logits_RxV, axis=-1)
+  cdf_RxV = jnp.cumsum(probs_RxV, axis=-1)
+  drawn_R = jnp.sum(cdf_RxV <= (u_R * cdf_RxV[:, -1])[:, None], axis=-1)
+  vocab = logits_RxV.shape[-1]
+  last_R = vocab - 1 - jnp.argmax(probs_RxV[:, ::-1] > 0, axis=-1)
+  return jnp.minimum(drawn_R, last_R).astype(jnp.int32)
+
+
 def _sample(logits_RxV: jax.Array, rng: jax.Array, step: jax.Array, row_ids_R: jax.Array,
             temperature: jax.Array, top_p: jax.Array, *, greedy: bool, top_k: int,
             use_top_p: bool) -> tuple[jax.Array, jax.Array]:
@@ -135,7 +152,7 @@ def _sample(logits_RxV: jax.Array, rng: jax.Array, step: jax.Array, row_ids_R: j
     filtered_RxV = _filter_logits(logits_RxV, top_k, top_p if use_top_p else None)
     step_key = jax.random.fold_in(rng, step)
     keys_R = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(step_key, row_ids_R)
-    tokens_R = jax.vmap(jax.random.categorical)(keys_R, filtered_RxV).astype(jnp.int32)
+    tokens_R = draw_categorical(keys_R, filtered_RxV)
   logp_RxV = jax.nn.log_softmax(logits_RxV, axis=-1)
   token_logp_R = jnp.take_along_axis(logp_RxV, tokens_R[:, None], axis=-1)[:, 0]
   return tokens_R, token_logp_R
@@ -157,8 +174,12 @@ class _Program:
 
 
 def _shard_cache(cache: KVCache) -> KVCache:
-  def constrain(x):
-    return None if x is None else sharding.shard(x, _CACHE_LOGICAL)
+  def constrain(stack):
+    if stack is None:
+      return None
+    if isinstance(stack, tuple):
+      return tuple(sharding.shard(x, _CACHE_LOGICAL) for x in stack)
+    return sharding.shard(stack, (None,) + _CACHE_LOGICAL)      # stacked layers [N, ...]
   return cache.replace(k=constrain(cache.k), v=constrain(cache.v),
                        prefix_k=constrain(cache.prefix_k), prefix_v=constrain(cache.prefix_v))
 

@@ -11,8 +11,9 @@ The loop, as in the paper's Algorithm 1 (iterative GRPO):
       G completions per question from π_θold (rl/sampler.py, one shared prompt prefill)
       rewards (rl/rewards.py, in a background thread) while the device computes the
         π_θold and π_ref log-probs of the same completions
-      [dynamic sampling: drop groups whose rewards are all equal, sample more questions,
-        at most `max_sampling_rounds` rounds; every drop is counted]
+      [dynamic sampling: rounds of `questions_per_round` questions (more than B oversamples),
+        groups whose rewards are all equal dropped, at most `max_sampling_rounds` rounds;
+        the log-probs are then computed for the B kept groups only; every drop is counted]
       one jitted update: group advantages (vmapped over groups) and μ passes over M
         minibatches of the GRPO loss (rl/grpo_step.py)
     [a reward model, when used, is retrained on the iteration's rule-judged samples with
@@ -27,6 +28,7 @@ reward is deterministic). Metrics go to metrics.jsonl and TensorBoard with TRL/v
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -53,6 +55,7 @@ from deepseekmath_jax.rl import rewards as rewards_lib
 from deepseekmath_jax.rl import sampler
 from deepseekmath_jax.trainers import pretrain
 from deepseekmath_jax.trainers import train_lib
+from deepseekmath_jax.verifier import steps as verifier_steps
 
 CHECKPOINT_DIR = "checkpoints"
 _COUNTERS = ("prompts_truncated", "prompts_dropped", "questions_bad_records", "questions_read",
@@ -88,6 +91,12 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   for key in ("num_updates", "num_minibatches", "max_sampling_rounds"):
     if int(config.grpo[key]) <= 0:
       raise ValueError(f"config.grpo.{key} must be positive, got {config.grpo[key]}")
+  if int(config.grpo.questions_per_round) < 0:
+    raise ValueError(f"config.grpo.questions_per_round must be >= 0 (0 = the batch's "
+                     f"{B} questions), got {config.grpo.questions_per_round}")
+  if int(config.grpo.questions_per_round) and not config.grpo.dynamic_sampling:
+    raise ValueError("config.grpo.questions_per_round is set but config.grpo.dynamic_sampling "
+                     "is off: without it a step samples exactly the batch's questions")
   if config.grpo.objective not in ("grpo", "rft"):
     raise ValueError(f"config.grpo.objective={config.grpo.objective!r}: grpo | rft")
   if config.rollout.policy not in ("current", "reference"):
@@ -102,9 +111,14 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                      "config.grpo.objective='rft' (offline RFT) is defined for it")
   if config.grpo.supervision not in ("outcome", "process"):
     raise ValueError(f"config.grpo.supervision={config.grpo.supervision!r}: outcome | process")
-  if config.grpo.supervision == "process" and not config.reward.weights.process_rm:
-    raise ValueError("config.grpo.supervision='process' needs a process reward model "
-                     "(config.reward.weights.process_rm > 0)")
+  step_terms = [k for k in ("process_rm", "arithmetic") if float(config.reward.weights[k])]
+  if config.grpo.supervision == "process" and not step_terms:
+    raise ValueError("config.grpo.supervision='process' needs a step reward: a process reward "
+                     "model (config.reward.weights.process_rm > 0) or exact arithmetic checks "
+                     "(config.reward.weights.arithmetic > 0)")
+  if len(step_terms) > 1 and config.grpo.supervision == "process":
+    raise ValueError("config.reward.weights: process_rm and arithmetic both give step rewards; "
+                     "use one of them")
   if config.grpo.supervision == "outcome" and config.reward.weights.process_rm:
     raise ValueError("config.reward.weights.process_rm > 0 needs config.grpo.supervision="
                      "'process'")
@@ -162,12 +176,24 @@ def _tokenizer(config: ml_collections.ConfigDict, workdir: str):
 
 
 class Round:
-  """One sampling round: B groups with everything the update needs, as numpy arrays."""
+  """One sampling round: its groups' completions, scoring sequences and rewards (numpy).
 
-  def __init__(self, qs, samples, batch, seq, old_logp, ref_logp, result, group_size):
+  `result` is the RewardResult, or a Future of it until `wait()`: the rewards are computed
+  on host processes while the device does other work.
+  """
+
+  def __init__(self, qs, samples, batch, seq, result, group_size):
     self.qs, self.samples, self.batch, self.seq = qs, samples, batch, seq
-    self.old_logp, self.ref_logp, self.result = old_logp, ref_logp, result
+    self.result = result
     self.G = group_size
+
+  def wait(self) -> float:
+    """Resolves the rewards; returns the seconds spent waiting for them."""
+    if not isinstance(self.result, rewards_lib.RewardResult):
+      t0 = time.perf_counter()
+      self.result = self.result.result()
+      return time.perf_counter() - t0
+    return 0.0
 
   def rewards_BxG(self) -> np.ndarray:
     """Outcome rewards; under process supervision each completion's mean step reward."""
@@ -204,37 +230,61 @@ def _pad_steps(steps: rewards_lib.StepRewards, S: int) -> rewards_lib.StepReward
                                  pad(steps.mask_NxS, False))
 
 
-def assemble_batch(rounds: list[Round], B: int, *, dynamic_sampling: bool,
-                   mask_truncated: bool, max_steps: int) -> tuple[dict[str, np.ndarray], dict]:
-  """The update batch of B groups from one or more rounds, and selection counts.
+def select_groups(rounds: list[Round], B: int, *,
+                  dynamic_sampling: bool) -> tuple[list[tuple[int, int]], np.ndarray, dict]:
+  """The B groups of the update batch as (round, group) pairs, their validity, and counts.
 
-  With dynamic sampling, groups with non-zero reward spread are taken first, in sampling order;
-  if fewer than B exist after the last round, the batch is filled with dropped groups marked
-  invalid (`group_valid` False: no loss, no statistics) and counted as underfilled.
+  Without dynamic sampling: the first round's groups, in order (rewards not needed). With it,
+  groups with non-zero reward spread are taken first, in sampling order; if fewer than B
+  exist after the last round, the batch is filled with dropped groups marked invalid
+  (`group_valid` False: no loss, no statistics) and counted as underfilled.
   """
+  if not dynamic_sampling:
+    return ([(0, b) for b in range(B)], np.ones((B,), bool),
+            {"dropped_groups": 0, "surplus_groups": 0, "underfilled_groups": 0})
   picks, dropped = [], []
   for r_index, rnd in enumerate(rounds):
-    zero = rnd.zero_std_B() if dynamic_sampling else np.zeros(len(rnd.qs), bool)
+    zero = rnd.zero_std_B()
     for b in range(len(rnd.qs)):
       (dropped if zero[b] else picks).append((r_index, b))
-  valid = [True] * min(len(picks), B)
   chosen = picks[:B]
-  if len(chosen) < B:
-    fill = dropped[:B - len(chosen)]
-    chosen += fill
-    valid += [False] * len(fill)
+  valid = [True] * len(chosen)
+  fill = dropped[:B - len(chosen)]
+  chosen += fill
+  valid += [False] * len(fill)
+  # Sampled groups = in the loss + dropped (all rewards equal) + surplus (beyond B) - fill.
+  counts = {"dropped_groups": len(dropped), "surplus_groups": max(len(picks) - B, 0),
+            "underfilled_groups": B - min(len(picks), B)}
+  return chosen, np.asarray(valid, bool), counts
+
+
+def gather_sequences(rounds: list[Round], chosen: list[tuple[int, int]]) -> dict[str, np.ndarray]:
+  """The chosen groups' scoring sequences (inputs, positions, segment_ids) [B, G, P + T]."""
+  return {k: np.stack([rounds[r].seq[k][b] for r, b in chosen]) for k in rounds[0].seq}
+
+
+def assemble_batch(rounds: list[Round], B: int, *, dynamic_sampling: bool,
+                   mask_truncated: bool, max_steps: int,
+                   selection: tuple | None = None) -> tuple[dict[str, np.ndarray], dict]:
+  """The update batch of B groups from one or more rounds (rewards resolved), and counts.
+
+  `selection` is `select_groups`'s result when the caller already has it. The batch holds
+  the sequences, `loss_mask`, `group_valid`, the rewards (outcome or step) and
+  `sampler_logp` (the sampler's log-probs of the same tokens); the trainer adds the π_θold
+  and π_ref log-probs.
+  """
+  chosen, group_valid, counts = selection or select_groups(rounds, B,
+                                                           dynamic_sampling=dynamic_sampling)
   cat = lambda f: np.stack([f(rounds[r], b) for r, b in chosen])
-  out = {k: cat(lambda rnd, b, k=k: rnd.seq[k][b]) for k in rounds[0].seq}
+  out = gather_sequences(rounds, chosen)
   lengths = cat(lambda rnd, b: rnd.samples.lengths[b])
   mask = np.arange(rounds[0].samples.tokens.shape[-1]) < lengths[..., None]
   if mask_truncated:
     # Overlong masking (DAPO): a completion cut by the token budget is out of the loss.
     mask &= ~cat(lambda rnd, b: rnd.samples.truncated[b])[..., None]
-  group_valid = np.asarray(valid, bool)
   mask &= group_valid[:, None, None]
   out["loss_mask"] = mask.astype(np.float32)
-  out["old_logp"] = cat(lambda rnd, b: rnd.old_logp[b])
-  out["ref_logp"] = cat(lambda rnd, b: rnd.ref_logp[b])
+  out["sampler_logp"] = cat(lambda rnd, b: rnd.samples.logprobs[b])
   out["group_valid"] = group_valid
   if rounds[0].result.steps is not None:
     G = rounds[0].G
@@ -248,10 +298,6 @@ def assemble_batch(rounds: list[Round], B: int, *, dynamic_sampling: bool,
     out["step_mask"] = cat(lambda rnd, b: steps_of(rnd, b, "mask_NxS"))
   else:
     out["rewards"] = cat(lambda rnd, b: rnd.rewards_BxG()[b]).astype(np.float32)
-  # Sampled groups = in the loss + dropped (all rewards equal) + surplus (beyond B) - fill.
-  counts = {"dropped_groups": len(dropped) if dynamic_sampling else 0,
-            "surplus_groups": max(len(picks) - B, 0),
-            "underfilled_groups": B - min(len(picks), B)}
   return out, counts
 
 
@@ -274,6 +320,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   B = config.batch_size // G
   P = int(config.questions.max_prompt_len)
   T = int(config.rollout.max_new_tokens)
+  questions_per_round = int(config.grpo.questions_per_round) or B
   settings = settings_from_config(config)
   steps_per_iteration = -(-config.total_steps // config.num_iterations)
 
@@ -331,7 +378,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   for name, weight in config.reward.weights.items():
     if float(weight):
       term = accuracy if name == "accuracy" else rewards_lib.make_term(
-          name, config.reward, reward_model_scorer=None if rm is None else rm.scorer(name))
+          name, config.reward, reward_model_scorer=None if rm is None else rm.scorer(name),
+          tokenizer=tokenizer, per_step=config.grpo.supervision == "process",
+          max_steps=int(config.reward_model.max_steps))
       reward_terms[name] = (term, float(weight))
   reward_computer = rewards_lib.RewardComputer(reward_terms, deadline_s=config.reward.deadline_s,
                                                accuracy=accuracy)
@@ -347,8 +396,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   summary: dict[str, Any] = {"start_step": start_step}
   base_key = jax.random.key(config.seed)
 
-  def sample_round(step: int, round_index: int) -> Round:
-    qs = questions_lib.next_questions(question_iter, encoder, B)
+  def sample_round(step: int, round_index: int, num_questions: int) -> Round:
+    """Samples G completions for each of `num_questions` questions; rewards start."""
+    qs = questions_lib.next_questions(question_iter, encoder, num_questions)
     policy = ref_params if config.rollout.policy == "reference" else state["params"]
     model = nnx.merge(setup.graphdef, policy, setup.rest)
     t0 = time.perf_counter()
@@ -360,7 +410,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         stop_sequences=stop_ids, max_prompt_len=P, mesh=mesh, rules=rules)
     timing["time_sampling"] += time.perf_counter() - t0
     ids_texts = [_decode(tokenizer, samples.tokens[b, g], int(samples.lengths[b, g]),
-                         config.rollout.stop_strings) for b in range(B) for g in range(G)]
+                         config.rollout.stop_strings) for b in range(len(qs)) for g in range(G)]
     batch = rewards_lib.RolloutBatch(
         questions=[q.question for q in qs for _ in range(G)],
         references=[q.reference for q in qs for _ in range(G)],
@@ -368,24 +418,61 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         completion_ids=[ids for ids, _ in ids_texts],
         completions=[text for _, text in ids_texts],
         truncated=samples.truncated.reshape(-1))
-    future = reward_computer.submit(batch)
-    # π_θold and π_ref log-probs on the device while the rewards are computed on the host.
-    # With one update per step π_θold is the update's own forward (GRPOSettings.old_is_current)
-    # and the sampler's log-probs ride along to be compared with it.
-    t0 = time.perf_counter()
     seq = grpo_step.build_sequences([q.prompt_ids for q in qs], samples.tokens, samples.lengths,
                                     P, tokenizer.pad_id)
-    old_logp = samples.logprobs if settings.old_is_current else logprob_fn(policy, seq)
+    return Round(qs, samples, batch, seq, reward_computer.submit(batch), G)
+
+  def logprobs(seq: dict[str, np.ndarray],
+               sampler_logp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """π_θold and π_ref log-probs of the update batch's completions.
+
+    With one update per step π_θold is the update's own forward (GRPOSettings.old_is_current)
+    and the sampler's log-probs ride along, to be compared with it.
+    """
+    t0 = time.perf_counter()
+    policy = ref_params if config.rollout.policy == "reference" else state["params"]
+    old_logp = sampler_logp if settings.old_is_current else logprob_fn(policy, seq)
     # With β = 0 the KL is not in the loss; `track_kl` still measures it (one more forward).
     ref_logp = (logprob_fn(ref_params, seq) if settings.beta > 0 or config.grpo.track_kl
                 else old_logp)
     old_logp, ref_logp = np.asarray(old_logp), np.asarray(ref_logp)
     timing["time_logprobs"] += time.perf_counter() - t0
-    t0 = time.perf_counter()
-    result = future.result()
-    timing["time_reward_wait"] += time.perf_counter() - t0
-    timing["time_reward"] += result.seconds
-    return Round(qs, samples, batch, seq, old_logp, ref_logp, result, G)
+    return old_logp, ref_logp
+
+  def wait(rnd: Round) -> None:
+    timing["time_reward_wait"] += rnd.wait()
+    timing["time_reward"] += rnd.result.seconds
+
+  def rollouts(step: int) -> tuple[list[Round], dict[str, np.ndarray], dict[str, int]]:
+    """This step's sampling rounds and the update batch with its log-probs."""
+    assemble = functools.partial(assemble_batch, B=B,
+                                 dynamic_sampling=config.grpo.dynamic_sampling,
+                                 mask_truncated=config.grpo.mask_truncated,
+                                 max_steps=int(config.reward_model.max_steps))
+    if not config.grpo.dynamic_sampling:
+      # The batch is the round: its log-probs are computed on the device while the verifier
+      # grades the same completions on host processes; rewards change timing, not results.
+      rounds = [sample_round(step, 0, B)]
+      selection = select_groups(rounds, B, dynamic_sampling=False)
+      chosen = selection[0]
+      old_logp, ref_logp = logprobs(
+          gather_sequences(rounds, chosen),
+          np.stack([rounds[0].samples.logprobs[b] for _, b in chosen]))
+      wait(rounds[0])
+      batch, counts = assemble(rounds, selection=selection)
+    else:
+      # Rewards decide which groups enter the batch; only those are scored.
+      rounds = []
+      for round_index in range(config.grpo.max_sampling_rounds):
+        rounds.append(sample_round(step, round_index, questions_per_round))
+        wait(rounds[-1])
+        if sum(int((~r.zero_std_B()).sum()) for r in rounds) >= B:
+          break
+      batch, counts = assemble(rounds)
+      old_logp, ref_logp = logprobs({k: batch[k] for k in rounds[0].seq},
+                                    batch["sampler_logp"])
+    batch["old_logp"], batch["ref_logp"] = old_logp, ref_logp
+    return rounds, batch, counts
 
   step = start_step
   timing: dict[str, float] = {}
@@ -400,18 +487,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         if step % steps_per_iteration == 0:
           ref_params = copy_params(state["params"])  # Alg. 1: π_ref ← π_θ each iteration
 
-        rounds = []
-        for round_index in range(config.grpo.max_sampling_rounds):
-          rounds.append(sample_round(step, round_index))
-          if not config.grpo.dynamic_sampling:
-            break
-          kept = sum(int((~r.zero_std_B()).sum()) for r in rounds)
-          if kept >= B:
-            break
-        batch, selection = assemble_batch(
-            rounds, B, dynamic_sampling=config.grpo.dynamic_sampling,
-            mask_truncated=config.grpo.mask_truncated,
-            max_steps=int(config.reward_model.max_steps))
+        rounds, batch, selection = rollouts(step)
+        sampler_logp = batch.pop("sampler_logp")
 
         t0 = time.perf_counter()
         state, update_metrics = update_fn(state, batch)
@@ -423,7 +500,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         if rm is not None:
           rm.record(step, iteration, rounds)
 
-        scalars = step_metrics(rounds, batch, update_metrics, selection, counters, encoder)
+        scalars = step_metrics(rounds, batch, sampler_logp, update_metrics, selection, counters,
+                               encoder)
         finite = bool(update_metrics["finite"])
         bad_steps.update(step, finite, float(update_metrics["loss"]),
                          float(update_metrics["grad_norm"]))
@@ -473,8 +551,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   return summary
 
 
-def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], upd: dict[str, Any],
-                 selection: dict[str, int], counters: dict[str, int],
+def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], sampler_logp: np.ndarray,
+                 upd: dict[str, Any], selection: dict[str, int], counters: dict[str, int],
                  encoder: questions_lib.QuestionEncoder) -> dict[str, float]:
   """The step's scalars (TRL/verl names where they exist) and the updated run counters.
 
@@ -487,7 +565,12 @@ def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], upd: dict[st
   truncated = np.concatenate([r.samples.truncated.reshape(-1) for r in rounds])
   correct = np.concatenate([r.result.correct for r in rounds])
   empty = sum(sum(1 for t in r.batch.completions if not t.strip()) for r in rounds)
+  # Written arithmetic: the share of `a op b = c` claims in the completions that are right.
+  equations = [e.correct for r in rounds for t in r.batch.completions
+               for e in verifier_steps.check_equations(t)]
   out = dict(rm)
+  out["arithmetic_accuracy"] = float(np.mean(equations)) if equations else 0.0
+  out["equations_per_completion"] = len(equations) / max(len(correct), 1)
   out.update(
       accuracy=float(correct.mean()),
       completion_length_mean=float(lengths.mean()),
@@ -504,11 +587,8 @@ def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], upd: dict[st
     out["logprob_diff_sampler_trainer"] = float(upd["logprob_diff_sampler_trainer"])
     out["logprob_diff_sampler_trainer_max"] = float(upd["logprob_diff_sampler_trainer_max"])
   else:
-    mask = np.concatenate([(np.arange(r.old_logp.shape[-1]) <
-                            r.samples.lengths[..., None]).reshape(-1, r.old_logp.shape[-1])
-                           for r in rounds])
-    diff = np.abs(np.concatenate([(r.samples.logprobs - r.old_logp).reshape(mask.shape)
-                                  for r in rounds]))[mask]
+    mask = batch["loss_mask"] > 0
+    diff = np.abs(sampler_logp - batch["old_logp"])[mask]
     out["logprob_diff_sampler_trainer"] = float(diff.mean()) if diff.size else 0.0
     out["logprob_diff_sampler_trainer_max"] = float(diff.max()) if diff.size else 0.0
   for name in rounds[0].result.per_term:
