@@ -144,7 +144,9 @@ class Checkpointer:
       items[_DATA_ITER] = grain_checkpoint.CheckpointSave(data_iter)
     items[_META] = ocp.args.JsonSave(record)
     saved = self._manager.save(int(step), args=ocp.args.Composite(**items), force=force)
-    if not saved:
+    if saved:
+      logging.info("checkpoint step %d: saving to %s", step, self.directory)
+    else:
       logging.warning("checkpoint step %d already exists in %s; not saved again", step,
                       self.directory)
     return saved

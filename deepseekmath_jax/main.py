@@ -9,6 +9,7 @@ The config's `stage` names the library function `run(config, workdir)` that does
 from __future__ import annotations
 
 import importlib
+import logging as std_logging
 import os
 import sys
 from absl import app
@@ -63,6 +64,19 @@ def initialize_distributed(mode: str, env=os.environ) -> bool:
   return True
 
 
+class QuietOrbaxInfo(std_logging.Filter):
+  """Drops orbax's INFO records; its warnings and errors pass.
+
+  Orbax logs every checkpoint save and restore at INFO (about 30 lines a save: handlers,
+  renames, timings), which buries the runs' progress lines; a run logs its own one-line
+  save/restore events.
+  """
+
+  def filter(self, record: std_logging.LogRecord) -> bool:
+    return (record.levelno >= std_logging.WARNING
+            or f"{os.sep}orbax{os.sep}" not in record.pathname)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -76,6 +90,7 @@ def main(argv):
   del stage
   if config.stage not in STAGES:
     raise app.UsageError(f"config.stage={config.stage!r} is not one of {sorted(STAGES)}")
+  logging.get_absl_handler().addFilter(QuietOrbaxInfo())
   initialize_distributed(_DISTRIBUTED.value)
   logging.info("stage %s, workdir %s\n%s", config.stage, _WORKDIR.value, config)
   importlib.import_module(STAGES[config.stage]).run(config, _WORKDIR.value)

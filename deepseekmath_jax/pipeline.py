@@ -50,9 +50,9 @@ BENCHMARK = "demo_word_problems"
 # next "Question:" of its documents, as base models do under few-shot prompts (§5.4).
 STOP_STRINGS = ("\n\n",)
 # Share of the demo's wall time each stage took on the reference run; only for the ETA.
-_STAGE_WEIGHTS = dict(data=0.007, corpus=0.023, tokenizer=0.001, pretrain=0.29, sft=0.058,
-                      grpo=0.40, eval_pretrain=0.073, eval_sft=0.073, eval_grpo=0.073,
-                      report=0.002)
+_STAGE_WEIGHTS = dict(data=0.002, corpus=0.006, tokenizer=0.001, pretrain=0.15, sft=0.022,
+                      grpo=0.77, eval_pretrain=0.02, eval_sft=0.014, eval_grpo=0.014,
+                      report=0.001)
 _CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 

@@ -8,7 +8,7 @@ and evaluation for every run; `KL (last step)` is the estimator's mean on the fi
 """
 
 BASE = "configs/pipeline.py:demo"
-# 16 steps x 32 questions x 8 completions each (the demo's GRPO stage takes 150).
+# 16 steps x 32 questions x 8 completions each (the demo's GRPO stage takes 280).
 COMMON = {"reuse_from": "runs/demo", "grpo.steps": 16,
           # the rollouts these results were measured with (the demo now uses T 0.7, 56)
           "grpo.rollout.temperature": 1.0, "grpo.rollout.max_new_tokens": 64}

@@ -12,7 +12,8 @@ replayed historical data. Both reuse one finished demo run's SFT (`reuse_from`; 
 BASE = "configs/pipeline.py:demo"
 COMMON = {
     "reuse_from": "runs/demo",
-    "grpo.steps": 16,                  # 16 x 32 questions x 8 completions (demo GRPO: 150)
+    "grpo.steps": 16,                  # 16 x 32 questions x 8 completions
+    "grpo.loss.beta": 0.2,             # the demo's β when these results were measured
     "grpo.rollout.temperature": 1.0,   # the rollouts these results were measured with
     "grpo.rollout.max_new_tokens": 64,
     "grpo.reward.weights.accuracy": 0.0,

@@ -44,12 +44,17 @@ from deepseekmath_jax.trainers import train_lib
 
 _SHAPES = flags.DEFINE_string(
     "shapes", "tiny:8x64,tiny:32x256,20m:4x256,20m:8x512",
-    "Comma-separated model:BATCHxSEQ; models: tiny (configs/pretrain.py:tiny) and 20m.")
+    "Comma-separated model:BATCHxSEQ; models: tiny (configs/pretrain.py:tiny), demo "
+    "(configs/pipeline.py:demo's model) and 20m.")
 _STEPS = flags.DEFINE_integer("steps", 4, "Timed steps per shape (after one compile step).")
 _INPUT_BATCHES = flags.DEFINE_integer("input_batches", 30, "Batches timed for the pipeline.")
 
 MODELS = {
     "tiny": config_lib.model_config("tiny"),
+    # configs/pipeline.py:demo: 4 layers, d 128, 4 heads of 32, SwiGLU 384, vocab 1024.
+    "demo": config_lib.model_config("tiny", vocab_size=1024, num_layers=4, embed_dim=128,
+                                    num_heads=4, num_kv_heads=4, head_dim=32, mlp_dim=384,
+                                    max_seq_len=256),
     # ~20M parameters: 8 layers, d 384, 6 heads of 64, SwiGLU 1024, vocab 8192, untied.
     "20m": config_lib.model_config("small", vocab_size=8192, num_layers=8, embed_dim=384,
                                    num_heads=6, num_kv_heads=6, head_dim=64, mlp_dim=1024,

@@ -20,7 +20,7 @@ neural reward models; GRPO+OS here uses the rule verifier, as the demo does.
 """
 
 BASE = "configs/pipeline.py:demo"
-# 16 steps x 32 questions x 8 completions each (the demo's GRPO stage takes 150).
+# 16 steps x 32 questions x 8 completions each (the demo's GRPO stage takes 280).
 COMMON = {"reuse_from": "runs/demo", "grpo.steps": 16, "grpo.loss.beta": 0.04,  # GRPO: §4.2's β
           # the rollouts these results were measured with (the demo now uses T 0.7, 56)
           "grpo.rollout.temperature": 1.0, "grpo.rollout.max_new_tokens": 64}

@@ -1,5 +1,6 @@
 """The experiment launcher: run names, commands, result collection, table and plot."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -48,3 +49,27 @@ def test_dry_run_prints_commands(tmp_path):
   assert proc.returncode == 0, proc.stderr
   assert "--config.grpo.beta=0.04" in proc.stderr
   assert "| grpo.beta=0.0 | missing |" in proc.stdout
+
+
+def test_every_experiment_sets_existing_keys():
+  """Each experiment's COMMON and sweep overrides name real keys of its (locked) base config."""
+  files = sorted(p for p in (REPO / "experiments").glob("*.py")
+                 if "\ndef get_sweep" in p.read_text() and p.name != "launch.py")
+  assert len(files) >= 6
+  for path in files:
+    module = launch.load_experiment(path)
+    config_file, arg = module.BASE.split(":")
+    spec = importlib.util.spec_from_file_location(f"base_{path.stem}", REPO / config_file)
+    config_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config_module)
+    for point in module.get_sweep():
+      config = config_module.get_config(arg)
+      config.lock()
+      overrides = {k: v for k, v in {**getattr(module, "COMMON", {}), **point}.items()
+                   if not k.startswith("_")}
+      config.update_from_flattened_dict(overrides)  # KeyError/TypeError on a bad key or value
+      for key, value in overrides.items():
+        node = config
+        for part in key.split("."):
+          node = node[part]
+        assert node == value, (path.name, key)

@@ -112,6 +112,9 @@ class TrainerRunTest(absltest.TestCase):
     self.assertTrue(any(f.startswith("events.out.tfevents")
                         for f in os.listdir(os.path.join(workdir, "tensorboard"))))
     self.assertRegex(_REFERENCE["proc"].stderr, r"step 20/20 \| loss .* tok/s \| ETA")
+    # Saves are one line each; orbax's own INFO chatter is filtered out (main.QuietOrbaxInfo).
+    self.assertEqual(_REFERENCE["proc"].stderr.count("checkpoint step "), 4)
+    self.assertNotIn("checkpoint_manager.py", _REFERENCE["proc"].stderr)
 
   def test_sigkill_between_checkpoints_then_resume_is_exact(self):
     reference = self.reference()
