@@ -13,7 +13,7 @@ Sample from a checkpoint, e.g. DeepSeekMath-7B-RL on MATH500 on a GPU/TPU (greed
       --config.checkpoint=hf:/path/deepseek-math-7b-rl --config.num_samples=64
 
 or one of this project's trainer runs, e.g. after configs/sft.py:tiny in runs/sft (the run's
-architecture goes in `model`, here the tiny default; its tokenizer is runs/sft/tokenizer.model):
+architecture is its runs/sft/model_config.json, its tokenizer runs/sft/tokenizer.model):
 
   python -m deepseekmath_jax.main --config=configs/eval.py:gsm8k,tiny --workdir=runs/eval \
       --config.checkpoint=runs/sft
@@ -29,9 +29,10 @@ and `num_samples` samples at `temperature` for maj@k/pass@k (0: top-1 only; arXi
 Tokenizer: `tokenizer.path` if set (kind `sentencepiece` or `hf_json`; empty kind: inferred,
 `.model` = sentencepiece). Otherwise the checkpoint's own: a Hugging Face directory's
 tokenizer.json (kind `hf_json`, special tokens from tokenizer_config.json), or
-`<run workdir>/tokenizer.model`. `model` is the architecture of a run workdir (default: the
-`tiny` variant; trainers save none); a Hugging Face checkpoint brings its own, and only
-`model.dtype`, `model.param_dtype` and `model.scan_layers` apply to it.
+`<run workdir>/tokenizer.model`. A run workdir brings its architecture (`model_config.json`,
+saved by its trainer) and a Hugging Face checkpoint its config.json; from `model` only the
+runtime keys apply to them (`model.dtype`, `model.param_dtype`, ...; `model.scan_layers` for
+Hugging Face). `model` is the whole architecture only for a workdir without model_config.json.
 
 Arguments (`configs/eval.py:<arg>`): a benchmark name (`gsm8k`, `math`, `math500`), `tiny` (the
 first 20 problems, 512 new tokens), `strict` (strict headline), or `key=value` pairs of the
@@ -69,7 +70,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.max_prompt_len = 1024          # longer prompts keep their last tokens
   config.batch_size = 64                # prompts per sampler call
   config.tokenizer = config_lib.tokenizer_config("")  # '' path: the checkpoint's own
-  config.model = config_lib.model_config("tiny")      # a run workdir's architecture
+  config.model = config_lib.model_config("tiny")      # runtime keys; the architecture of a
+                                                      # workdir without model_config.json
   config.mesh = config_lib.mesh_config(data=-1) if a.tiny else config_lib.mesh_config(
       data=1, fsdp=-1)                  # FSDP: a 7B model's parameters sharded over devices
   config.axis_rules = config_lib.AXIS_RULES

@@ -16,10 +16,16 @@ and positions, computed on the devices). When the newest step cannot be read or 
 match, it logs a warning, moves that step aside to `<directory>_corrupt/` (so the step
 number can be saved again: orbax silently skips a re-save of an existing step) and tries
 the previous one.
+
+A trainer's workdir also holds `model_config.json`, the `config.model` it trained, so that
+evaluating or continuing from the workdir needs no architecture flags (`load_model_config`)
+and a run initialized from it with another architecture fails with the keys that differ
+(`check_architecture`) instead of a shape error deep inside orbax.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -28,6 +34,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
@@ -42,8 +49,61 @@ _META = "meta"
 _RESERVED = (_DATA_ITER, _META)
 
 
+MODEL_CONFIG_FILE = "model_config.json"
+# Keys of `config.model` a run may change when it loads another run's parameters (compute and
+# storage dtypes, rematerialization, the attention kernel, the RoPE context length); every
+# other key is the architecture the parameters were trained for.
+RUNTIME_MODEL_KEYS = ("dtype", "param_dtype", "remat", "attention", "max_seq_len")
+
+
 class CorruptCheckpointError(RuntimeError):
   """A committed checkpoint whose contents do not match what was saved."""
+
+
+def save_model_config(workdir: str, model_config: ml_collections.ConfigDict) -> None:
+  """Writes `config.model` to `workdir/model_config.json` (process 0; atomic)."""
+  if jax.process_index() != 0:
+    return
+  path = os.path.join(workdir, MODEL_CONFIG_FILE)
+  with open(path + ".tmp", "w", encoding="utf-8") as f:
+    json.dump(model_config.to_dict(), f, indent=1, sort_keys=True)
+  os.replace(path + ".tmp", path)
+
+
+def load_model_config(workdir: str) -> ml_collections.ConfigDict | None:
+  """The `config.model` a trainer saved in `workdir`; None for a workdir without one."""
+  path = os.path.join(workdir, MODEL_CONFIG_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def check_architecture(workdir: str, model_config: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming every architecture key where `model_config` differs from the
+  one `workdir` was trained with (nothing to check when the workdir saved none)."""
+  saved = load_model_config(workdir)
+  if saved is None:
+    return
+  wanted = model_config.to_dict()
+  diffs = [f"{k}: {saved[k]!r} there, {wanted.get(k)!r} here" for k in sorted(saved.keys())
+           if k not in RUNTIME_MODEL_KEYS and saved[k] != wanted.get(k)]
+  if diffs:
+    raise ValueError(f"{workdir} holds parameters of another architecture than config.model "
+                     f"({os.path.join(workdir, MODEL_CONFIG_FILE)}): " + "; ".join(diffs))
+
+
+def run_model_config(workdir: str, runtime: ml_collections.ConfigDict | None = None
+                     ) -> ml_collections.ConfigDict | None:
+  """The architecture `workdir` saved, with `runtime`'s RUNTIME_MODEL_KEYS on top (None when
+  the workdir saved none)."""
+  saved = load_model_config(workdir)
+  if saved is None or runtime is None:
+    return saved
+  for key in RUNTIME_MODEL_KEYS:
+    if key in runtime and key in saved:
+      saved[key] = runtime[key]
+  return saved
 
 
 def _leaf_bits(x: jax.Array) -> jax.Array:

@@ -124,6 +124,6 @@ def test_sources_and_default_tokenizers(tmp_path, hf_dir):
     generate.load_tokenizer(str(run_dir))
   tok = generate.load_tokenizer(f"hf:{hf_dir}")
   assert tok.bos_id == 0 and tok.eos_id == 1
-  with pytest.raises(ValueError, match="run workdir: its model config is needed"):
+  with pytest.raises(ValueError, match="run workdir without model_config.json"):
     generate.load_model(str(run_dir), None, None, ())
   assert os.path.isfile(hf_dir / "model.safetensors")

@@ -187,6 +187,36 @@ class TrainerRunTest(absltest.TestCase):
     with self.assertRaisesRegex(FileNotFoundError, "config.init_from"):
       trainer.initial_params(config, setup)
 
+  def test_workdir_records_its_architecture(self):
+    reference = self.reference()
+    import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+    from configs import pretrain  # pylint: disable=g-import-not-at-top
+    from deepseekmath_jax import checkpoint, config_lib, sharding  # pylint: disable=g-import-not-at-top
+    from deepseekmath_jax.evaluation import generate  # pylint: disable=g-import-not-at-top
+    from deepseekmath_jax.trainers import pretrain as trainer  # pylint: disable=g-import-not-at-top
+    config = pretrain.get_config("tiny")
+    mesh = sharding.make_mesh(config_lib.mesh_config())
+    self.assertEqual(checkpoint.load_model_config(reference).to_dict(), config.model.to_dict())
+
+    # Evaluation reads the architecture from the workdir: no model config needed, and a
+    # wrong one given is replaced by the saved one (only runtime keys are taken from it).
+    runtime = config_lib.model_config("small", dtype="bfloat16")
+    model = generate.load_model(reference, runtime, mesh, config.axis_rules)
+    self.assertEqual(len(model.blocks), config.model.num_layers)
+    self.assertEqual(model.cfg.dtype, "bfloat16")
+    logits = generate.load_model(reference, None, mesh, config.axis_rules)(
+        jnp.zeros((1, 4), jnp.int32))
+    self.assertEqual(logits.shape, (1, 4, config.model.vocab_size))
+
+    # Initializing a run of another architecture from it names the keys that differ.
+    config.model.num_layers += 1
+    config.model.mlp_dim *= 2
+    config.model.dtype = "bfloat16"  # a runtime key: not an architecture difference
+    config.init_from = reference
+    with self.assertRaisesRegex(ValueError, r"mlp_dim: 128 there, 256 here; num_layers: 2 "
+                                r"there, 3 here$"):
+      trainer.initial_params(config, None)
+
   def test_nan_steps_are_skipped_and_the_run_stops_after_max_bad_steps(self):
     workdir = os.path.join(self.base_dir, "nan")
     proc = _run(workdir, "--config.debug.nan_at_steps=7,8,9", "--config.max_bad_steps=3")

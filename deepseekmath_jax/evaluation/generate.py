@@ -10,8 +10,8 @@ A checkpoint source is one of
   hf:PATH    a LLaMA-format Hugging Face checkpoint (DeepSeekMath-7B-Base/Instruct/RL): the
              architecture comes from its config.json (model/hf_io.py);
   RUN_DIR    a trainer's workdir (pretrain, sft, grpo): its newest parameters, read as
-             `config.init_from` is (trainers/pretrain.py). Trainers save no architecture, so
-             the caller gives the model config;
+             `config.init_from` is (trainers/pretrain.py), and the architecture its trainer
+             saved in `model_config.json` (checkpoint.py);
   HF_DIR     a bare directory holding config.json (and no `checkpoints/`): same as hf:HF_DIR.
 
 `generate_fn(prompts, n, temperature)` draws the key of the batch at offset `lo` as
@@ -57,9 +57,11 @@ def load_model(source: str, model_config: ml_collections.ConfigDict | None, mesh
 
   Args:
     source: hf:PATH, a run workdir or a Hugging Face directory (see module docstring).
-    model_config: `config.model` of the run (required for a run workdir). For Hugging Face
-      sources the architecture is the checkpoint's; only `dtype`, `param_dtype` and
-      `scan_layers` are taken from here (None: float32, unscanned).
+    model_config: `config.model`. A run workdir's architecture is the `model_config.json` its
+      trainer saved, with this config's `checkpoint.RUNTIME_MODEL_KEYS` (dtypes, remat, ...)
+      on top; this config is the architecture only for a workdir without that file. For
+      Hugging Face sources the architecture is the checkpoint's; only `dtype`, `param_dtype`
+      and `scan_layers` are taken from here (None: float32, unscanned).
     mesh: the device mesh, or None (one device).
     rules: logical axis rules.
     seed: seed of the (never materialized) initial model of a run workdir.
@@ -74,9 +76,14 @@ def load_model(source: str, model_config: ml_collections.ConfigDict | None, mesh
                                      param_dtype=m.param_dtype, scan_layers=m.scan_layers)
     logging.info("loaded Hugging Face checkpoint %s", path)
     return model
-  if model_config is None:
-    raise ValueError(f"checkpoint {source!r} is a run workdir: its model config is needed "
-                     "(trainers save no architecture)")
+  from deepseekmath_jax import checkpoint as checkpoint_lib  # pylint: disable=g-import-not-at-top
+  saved = checkpoint_lib.run_model_config(path, model_config)
+  if saved is not None:
+    model_config = saved   # the architecture the run trained; dtypes etc. from the caller
+    logging.info("architecture of %s from its %s", path, checkpoint_lib.MODEL_CONFIG_FILE)
+  elif model_config is None:
+    raise ValueError(f"checkpoint {source!r} is a run workdir without "
+                     f"{checkpoint_lib.MODEL_CONFIG_FILE}: its model config is needed")
   from flax import nnx  # pylint: disable=g-import-not-at-top
   from deepseekmath_jax.model import Transformer  # pylint: disable=g-import-not-at-top
   from deepseekmath_jax.trainers import pretrain  # pylint: disable=g-import-not-at-top

@@ -314,6 +314,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   check_config(config)
   jax.config.update("jax_threefry_partitionable", True)
   os.makedirs(workdir, exist_ok=True)
+  checkpoint_lib.save_model_config(workdir, config.model)
   mesh = sharding.make_mesh(config.mesh)
   rules = tuple(tuple(r) for r in config.axis_rules)
   G = int(config.group_size)

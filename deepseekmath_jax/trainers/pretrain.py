@@ -105,7 +105,6 @@ def _first_differences(got: Any, want: Any, limit: int = 3) -> list[str]:
 def initial_params(config: ml_collections.ConfigDict, setup: train_lib.TrainSetup) -> Any:
   """Parameters of a new run: random, a Hugging Face checkpoint, or another run's."""
   source = config.init_from
-  abstract = setup.abstract_state["params"]
   if not source:
     model = sharding.create_model(_make_model_fn(config), setup.mesh, setup.rules)
     return nnx.to_pure_dict(nnx.state(model, nnx.Param))
@@ -115,15 +114,16 @@ def initial_params(config: ml_collections.ConfigDict, setup: train_lib.TrainSetu
         source[len("hf:"):], mesh=setup.mesh, rules=setup.rules, dtype=config.model.dtype,
         param_dtype=config.model.param_dtype, scan_layers=config.model.scan_layers)
     params = nnx.to_pure_dict(nnx.state(model, nnx.Param))
-    _check_params_match(params, abstract, source)
+    _check_params_match(params, setup.abstract_state["params"], source)
     logging.info("initialized parameters from Hugging Face checkpoint %s", source)
     return params
   directory = os.path.join(source, CHECKPOINT_DIR)
   if not os.path.isdir(directory):
     raise FileNotFoundError(f"config.init_from={source!r}: neither 'hf:PATH' nor a run "
                             f"workdir (no {directory})")
+  checkpoint_lib.check_architecture(source, config.model)
   other = checkpoint_lib.Checkpointer(directory, read_only=True)
-  restored = other.restore({"params": abstract}, items=("params",))
+  restored = other.restore({"params": setup.abstract_state["params"]}, items=("params",))
   other.close()
   if restored is None:
     raise FileNotFoundError(f"config.init_from={source!r}: no readable checkpoint in "
@@ -171,6 +171,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   check_config(config)
   jax.config.update("jax_threefry_partitionable", True)
   os.makedirs(workdir, exist_ok=True)
+  checkpoint_lib.save_model_config(workdir, config.model)
   mesh = sharding.make_mesh(config.mesh)
   rules = tuple(tuple(r) for r in config.axis_rules)
 
