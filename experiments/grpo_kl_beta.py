@@ -12,12 +12,6 @@ BASE = "configs/pipeline.py:demo"
 COMMON = {"reuse_from": "runs/demo", "grpo.steps": 16,
           # the rollouts these results were measured with (the demo now uses T 0.7, 56)
           "grpo.rollout.temperature": 1.0, "grpo.rollout.max_new_tokens": 64}
-RESULTS = {
-    "greedy": "evaluation.grpo.greedy_accuracy",
-    "maj@8": "evaluation.grpo.maj_at_k",
-    "pass@8": "evaluation.grpo.pass_at_k",
-    "KL (last step)": "training.grpo_kl_last",
-}
 
 
 def get_sweep():

@@ -11,12 +11,6 @@ and β 0.04 over the demo's 280.
 
 BASE = "configs/pipeline.py:demo"
 COMMON = {"reuse_from": "runs/demo"}
-RESULTS = {
-    "greedy": "evaluation.grpo.greedy_accuracy",
-    "maj@8": "evaluation.grpo.maj_at_k",
-    "pass@8": "evaluation.grpo.pass_at_k",
-    "KL (last step)": "training.grpo_kl_last",
-}
 
 
 def get_sweep():

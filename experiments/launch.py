@@ -7,6 +7,7 @@ An experiment file names its question in the docstring and defines:
 
   BASE = "configs/pipeline.py:demo"          # config file and argument
   RESULTS = {"greedy (GRPO)": "evaluation.grpo.greedy_accuracy", ...}   # report.json paths
+                                             # (optional: GRPO_RESULTS below by default)
   COMMON = {"reuse_from": "runs/demo"}       # optional: overrides of every run (not in names)
   def get_sweep() -> list[dict]:             # one dict of --config overrides per run
     return [{"grpo.loss.beta": b} for b in (0.0, 0.04)]
@@ -44,6 +45,16 @@ _ONLY = flags.DEFINE_list("only", [], "Run only these sweep indices.")
 _COLLECT_ONLY = flags.DEFINE_bool("collect_only", False, "Only collect existing results.")
 
 
+# The columns of an experiment without RESULTS: the GRPO checkpoint's held-out accuracy (the
+# pipeline's report.json) and the KL to π_ref on the last GRPO step.
+GRPO_RESULTS = {
+    "greedy": "evaluation.grpo.greedy_accuracy",
+    "maj@8": "evaluation.grpo.maj_at_k",
+    "pass@8": "evaluation.grpo.pass_at_k",
+    "KL (last step)": "training.grpo_kl_last",
+}
+
+
 def load_experiment(path: str | Path) -> Any:
   path = Path(path)
   spec = importlib.util.spec_from_file_location(f"experiment_{path.stem}", path)
@@ -51,9 +62,11 @@ def load_experiment(path: str | Path) -> Any:
     raise FileNotFoundError(f"no experiment file {path}")
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
-  for name in ("BASE", "RESULTS", "get_sweep"):
+  for name in ("BASE", "get_sweep"):
     if not hasattr(module, name):
       raise AttributeError(f"{path} does not define {name}")
+  if not hasattr(module, "RESULTS"):
+    module.RESULTS = GRPO_RESULTS
   return module
 
 

@@ -58,6 +58,8 @@ def test_every_experiment_sets_existing_keys():
   assert len(files) >= 6
   for path in files:
     module = launch.load_experiment(path)
+    if "\nRESULTS = " not in path.read_text():
+      assert module.RESULTS == launch.GRPO_RESULTS, path.name  # the launcher's default columns
     config_file, arg = module.BASE.split(":")
     spec = importlib.util.spec_from_file_location(f"base_{path.stem}", REPO / config_file)
     config_module = importlib.util.module_from_spec(spec)
