@@ -9,8 +9,10 @@ the gain were limited by the step size, a larger rate would reach it in fewer st
 """
 
 BASE = "configs/pipeline.py:demo"
-# β 0.2: the demo's β when these results were measured.
-COMMON = {"reuse_from": "runs/demo", "grpo.steps": 60, "grpo.loss.beta": 0.2}
+# β 0.2 and every sampled group in the update: the demo's settings when these results were
+# measured.
+COMMON = {"reuse_from": "runs/demo", "grpo.steps": 60, "grpo.loss.beta": 0.2,
+          "grpo.questions_per_step": 32, "grpo.loss.dynamic_sampling": False, "grpo.loss.questions_per_round": 0}
 
 
 def get_sweep():

@@ -14,6 +14,9 @@ COMMON = {
     "reuse_from": "runs/demo",
     "grpo.steps": 16,                  # 16 x 32 questions x 8 completions
     "grpo.loss.beta": 0.2,             # the demo's β when these results were measured
+    "grpo.questions_per_step": 32,     # every sampled group in the update, as then
+    "grpo.loss.dynamic_sampling": False,
+    "grpo.loss.questions_per_round": 0,
     "grpo.rollout.temperature": 1.0,   # the rollouts these results were measured with
     "grpo.rollout.max_new_tokens": 64,
     "grpo.reward.weights.accuracy": 0.0,

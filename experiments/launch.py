@@ -1,7 +1,7 @@
 r"""Runs an experiment: a base config swept by `get_sweep()`, one workdir per run, one table.
 
   .venv/bin/python experiments/launch.py --experiment=experiments/grpo_kl_beta.py \
-      --root=runs/grpo_kl_beta [--dry_run] [--only=0,2]
+      --root=runs/grpo_kl_beta [--dry_run] [--only=0,2] [--set=key=value,...]
 
 An experiment file names its question in the docstring and defines:
 
@@ -43,6 +43,20 @@ _ROOT = flags.DEFINE_string("root", None, "Folder for the runs (default runs/<ex
 _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the commands, run nothing.")
 _ONLY = flags.DEFINE_list("only", [], "Run only these sweep indices.")
 _COLLECT_ONLY = flags.DEFINE_bool("collect_only", False, "Only collect existing results.")
+_SET = flags.DEFINE_list(
+    "set", [], "key=value overrides of every run, applied after the experiment's COMMON, e.g. "
+    "reuse_from=runs/demo_seed1,seed=1 to repeat an experiment from another demo run.")
+
+
+def parse_set(items: list[str]) -> dict[str, str]:
+  """`--set` items as {key: value}; an item without `=` is an error naming it."""
+  out = {}
+  for item in items:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+      raise app.UsageError(f"--set: {item!r} is not key=value")
+    out[key] = value
+  return out
 
 
 # The columns of an experiment without RESULTS: the GRPO checkpoint's held-out accuracy (the
@@ -149,13 +163,15 @@ def main(argv):
   root = Path(_ROOT.value or REPO / "runs" / Path(_EXPERIMENT.value).stem)
   root.mkdir(parents=True, exist_ok=True)
   sweep = list(experiment.get_sweep())
+  extra = parse_set(_SET.value)
   chosen = [int(i) for i in _ONLY.value] or list(range(len(sweep)))
   start = time.time()
   if not _COLLECT_ONLY.value:
     for n, index in enumerate(chosen):
       overrides = sweep[index]
       workdir = root / run_name(overrides)
-      cmd = command(experiment.BASE, workdir, {**getattr(experiment, "COMMON", {}), **overrides})
+      cmd = command(experiment.BASE, workdir,
+                    {**getattr(experiment, "COMMON", {}), **extra, **overrides})
       if (workdir / "report.json").exists():
         logging.info("[%d/%d] %s: done already", n + 1, len(chosen), workdir.name)
         continue

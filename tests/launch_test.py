@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from absl import app
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "experiments"))
 
@@ -44,11 +47,20 @@ def test_dry_run_prints_commands(tmp_path):
   exp = tmp_path / "toy.py"
   exp.write_text(EXPERIMENT)
   proc = subprocess.run([sys.executable, "experiments/launch.py", f"--experiment={exp}",
-                         f"--root={tmp_path / 'runs'}", "--dry_run", "--alsologtostderr"],
+                         f"--root={tmp_path / 'runs'}", "--dry_run", "--alsologtostderr",
+                         "--set=seed=1,grpo.beta=9"],
                         cwd=REPO, capture_output=True, text=True, timeout=120)
   assert proc.returncode == 0, proc.stderr
-  assert "--config.grpo.beta=0.04" in proc.stderr
+  assert "--config.grpo.beta=0.04" in proc.stderr  # a sweep point's value beats --set
+  assert proc.stderr.count("--config.seed=1") == 2
   assert "| grpo.beta=0.0 | missing |" in proc.stdout
+
+
+def test_set_parses_key_values():
+  assert launch.parse_set(["seed=1", "reuse_from=runs/a=b"]) == {"seed": "1",
+                                                                 "reuse_from": "runs/a=b"}
+  with pytest.raises(app.UsageError, match="'seed' is not key=value"):
+    launch.parse_set(["seed"])
 
 
 def test_every_experiment_sets_existing_keys():
