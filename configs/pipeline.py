@@ -145,7 +145,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # whose rewards differ (dynamic sampling as DAPO filters, arXiv:2503.14476, without a second
   # round). A group whose answers are all right or all wrong has zero advantage, so its only
   # term in Eq. 3 is the KL; about half the groups are such, and leaving them out halves the
-  # log-prob and update work: 1.8 s a step instead of 2.8 s, so 420 steps fit where 280 did.
+  # log-prob and update work: 1.6 s a step instead of 2.8 s, so 420 steps fit where 280 did.
   # Measured from two seeds' SFT checkpoints (README, main-job section): +14.0 and +12.8 greedy
   # points against +13.0 and +6.6 for 280 full-batch steps of 32 questions.
   c.grpo.loss.dynamic_sampling = True

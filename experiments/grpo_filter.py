@@ -12,7 +12,7 @@ same GRPO time (about 13 minutes on 2 cores) spent two ways, β 0.04, T 0.7, lr 
 
   full       280 steps, 32 questions x 8 completions, every group in the update (2.8 s a step).
   filtered   420 steps, 32 questions x 8 completions drawn, the first 16 groups with reward
-             spread in the update (dynamic sampling without a second round; 1.8 s a step).
+             spread in the update (dynamic sampling without a second round; 1.6 s a step).
              The mean over 16 groups weights each informative group twice as much as the
              mean over 32 groups did, so each update is about twice as large.
 """

@@ -11,7 +11,8 @@ and β 0.04 over the demo's 280.
 
 BASE = "configs/pipeline.py:demo"
 # Every sampled group in the update (the demo now filters them; grpo_filter.py).
-COMMON = {"reuse_from": "runs/demo", "grpo.questions_per_step": 32, "grpo.loss.dynamic_sampling": False, "grpo.loss.questions_per_round": 0}
+COMMON = {"reuse_from": "runs/demo", "grpo.questions_per_step": 32,
+          "grpo.loss.dynamic_sampling": False, "grpo.loss.questions_per_round": 0}
 
 
 def get_sweep():

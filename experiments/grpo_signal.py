@@ -19,7 +19,8 @@ BASE = "configs/pipeline.py:demo"
 # β 0.2 and every sampled group in the update: the demo's settings when these results were
 # measured.
 COMMON = {"reuse_from": "runs/demo", "grpo.steps": 150, "grpo.loss.beta": 0.2,
-          "grpo.questions_per_step": 32, "grpo.loss.dynamic_sampling": False, "grpo.loss.questions_per_round": 0}
+          "grpo.questions_per_step": 32, "grpo.loss.dynamic_sampling": False,
+          "grpo.loss.questions_per_round": 0}
 RESULTS = {
     "greedy": "evaluation.grpo.greedy_accuracy",
     "maj@8": "evaluation.grpo.maj_at_k",

@@ -25,7 +25,8 @@ COMMON = {"reuse_from": "runs/demo", "grpo.steps": 16, "grpo.loss.beta": 0.04,  
           # the rollouts these results were measured with (the demo now uses T 0.7, 56)
           "grpo.rollout.temperature": 1.0, "grpo.rollout.max_new_tokens": 64,
           # every sampled group in the update, as then (the demo now filters them)
-          "grpo.questions_per_step": 32, "grpo.loss.dynamic_sampling": False, "grpo.loss.questions_per_round": 0}
+          "grpo.questions_per_step": 32, "grpo.loss.dynamic_sampling": False,
+          "grpo.loss.questions_per_round": 0}
 RESULTS = {
     "greedy": "evaluation.grpo.greedy_accuracy",
     "maj@8": "evaluation.grpo.maj_at_k",
