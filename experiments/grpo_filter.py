@@ -8,7 +8,7 @@
 Under the rule reward about half the groups of 8 completions are all right or all wrong: their
 advantages are zero and only their KL term enters Eq. 3, yet they cost as much log-prob and
 update work as the others. From one finished demo run's SFT checkpoint (`reuse_from`), the
-same GRPO time (about 13 minutes on 2 cores) spent two ways, β 0.04, T 0.7, lr 2e-4:
+same GRPO time (12–13 minutes on 2 cores) spent two ways, β 0.04, T 0.7, lr 2e-4:
 
   full       280 steps, 32 questions x 8 completions, every group in the update (2.8 s a step).
   filtered   420 steps, 32 questions x 8 completions drawn, the first 16 groups with reward
