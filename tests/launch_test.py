@@ -1,6 +1,5 @@
 """The experiment launcher: run names, commands, result collection, table and plot."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -8,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from absl import app
+
+from deepseekmath_jax import pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "experiments"))
@@ -73,11 +74,8 @@ def test_every_experiment_sets_existing_keys():
     if "\nRESULTS = " not in path.read_text():
       assert module.RESULTS == launch.GRPO_RESULTS, path.name  # the launcher's default columns
     config_file, arg = module.BASE.split(":")
-    spec = importlib.util.spec_from_file_location(f"base_{path.stem}", REPO / config_file)
-    config_module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(config_module)
     for point in module.get_sweep():
-      config = config_module.get_config(arg)
+      config = pipeline.base_config(Path(config_file).stem, arg)
       config.lock()
       overrides = {k: v for k, v in {**getattr(module, "COMMON", {}), **point}.items()
                    if not k.startswith("_")}

@@ -190,10 +190,13 @@ class TrainerRunTest(absltest.TestCase):
   def test_workdir_records_its_architecture(self):
     reference = self.reference()
     import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+    from flax import nnx  # pylint: disable=g-import-not-at-top
     from configs import pretrain  # pylint: disable=g-import-not-at-top
     from deepseekmath_jax import checkpoint, config_lib, sharding  # pylint: disable=g-import-not-at-top
     from deepseekmath_jax.evaluation import generate  # pylint: disable=g-import-not-at-top
+    from deepseekmath_jax.model import Transformer  # pylint: disable=g-import-not-at-top
     from deepseekmath_jax.trainers import pretrain as trainer  # pylint: disable=g-import-not-at-top
+    from deepseekmath_jax.trainers import train_lib  # pylint: disable=g-import-not-at-top
     config = pretrain.get_config("tiny")
     mesh = sharding.make_mesh(config_lib.mesh_config())
     self.assertEqual(checkpoint.load_model_config(reference).to_dict(), config.model.to_dict())
@@ -209,13 +212,15 @@ class TrainerRunTest(absltest.TestCase):
     self.assertEqual(logits.shape, (1, 4, config.model.vocab_size))
 
     # Initializing a run of another architecture from it names the keys that differ.
+    setup = train_lib.setup_training(lambda: Transformer(config.model, rngs=nnx.Rngs(0)), mesh,
+                                     config.axis_rules, config.opt, config.total_steps)
     config.model.num_layers += 1
     config.model.mlp_dim *= 2
     config.model.dtype = "bfloat16"  # a runtime key: not an architecture difference
     config.init_from = reference
     with self.assertRaisesRegex(ValueError, r"mlp_dim: 128 there, 256 here; num_layers: 2 "
                                 r"there, 3 here$"):
-      trainer.initial_params(config, None)
+      trainer.initial_params(config, setup)
 
   def test_nan_steps_are_skipped_and_the_run_stops_after_max_bad_steps(self):
     workdir = os.path.join(self.base_dir, "nan")

@@ -15,6 +15,7 @@ import pytest
 from deepseekmath_jax.verifier import grade_batch
 
 DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
+_HAS_GSM8K = (DATA / "gsm8k" / "test.jsonl").exists()   # generated rows join the hand ones
 OK = "correct"
 WV = "wrong_value"
 FM = "format_mismatch"
@@ -326,7 +327,7 @@ def _gsm8k_rows(limit: int = 40):
 
 def _table():
   rows = list(HAND)
-  if (DATA / "gsm8k" / "test.jsonl").exists():
+  if _HAS_GSM8K:
     rows += _gsm8k_rows()
   return rows
 
@@ -335,7 +336,7 @@ def _table():
 def table():
   rows = _table()
   # The hand-written rows, plus generated GSM8K rows when ../shared/data is there.
-  assert len(rows) >= (300 if (DATA / "gsm8k" / "test.jsonl").exists() else 200), len(rows)
+  assert len(rows) >= (300 if _HAS_GSM8K else 200), len(rows)
   return rows
 
 

@@ -105,6 +105,7 @@ def _first_differences(got: Any, want: Any, limit: int = 3) -> list[str]:
 def initial_params(config: ml_collections.ConfigDict, setup: train_lib.TrainSetup) -> Any:
   """Parameters of a new run: random, a Hugging Face checkpoint, or another run's."""
   source = config.init_from
+  abstract = setup.abstract_state["params"]
   if not source:
     model = sharding.create_model(_make_model_fn(config), setup.mesh, setup.rules)
     return nnx.to_pure_dict(nnx.state(model, nnx.Param))
@@ -114,7 +115,7 @@ def initial_params(config: ml_collections.ConfigDict, setup: train_lib.TrainSetu
         source[len("hf:"):], mesh=setup.mesh, rules=setup.rules, dtype=config.model.dtype,
         param_dtype=config.model.param_dtype, scan_layers=config.model.scan_layers)
     params = nnx.to_pure_dict(nnx.state(model, nnx.Param))
-    _check_params_match(params, setup.abstract_state["params"], source)
+    _check_params_match(params, abstract, source)
     logging.info("initialized parameters from Hugging Face checkpoint %s", source)
     return params
   directory = os.path.join(source, CHECKPOINT_DIR)
@@ -123,7 +124,7 @@ def initial_params(config: ml_collections.ConfigDict, setup: train_lib.TrainSetu
                             f"workdir (no {directory})")
   checkpoint_lib.check_architecture(source, config.model)
   other = checkpoint_lib.Checkpointer(directory, read_only=True)
-  restored = other.restore({"params": setup.abstract_state["params"]}, items=("params",))
+  restored = other.restore({"params": abstract}, items=("params",))
   other.close()
   if restored is None:
     raise FileNotFoundError(f"config.init_from={source!r}: no readable checkpoint in "
