@@ -14,10 +14,16 @@ every item once:
   own signal-based timeouts (how TRL/lm-eval call it).
 Throughput ratios are measured in one run on the same machine. Agreement between ours (relaxed)
 and math-verify is counted and the disagreements are written to the JSON for inspection.
+
+Answer kinds: the hand-labelled rows of `tests/verifier_kinds_test.py` (relations, matrices,
+several answers, set words, times, multiple choice, number forms, task forms, functions; each
+labelled from the mathematics) are graded by both systems, and each system's agreement with the
+relaxed labels and its false accepts are reported per kind.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import pathlib
 import re
@@ -38,6 +44,7 @@ _OUTPUT = flags.DEFINE_string("output", "verifier_benchmark.json", "Where to wri
 _GSM8K_LIMIT = flags.DEFINE_integer("gsm8k_limit", 500, "GSM8K test problems to use.")
 _DEADLINE_S = flags.DEFINE_float("deadline_s", 2.0, "Per-item deadline for our verifier.")
 _WORKERS = flags.DEFINE_integer("workers", None, "Worker processes (default: min(4, cores)).")
+_KINDS_TABLE = pathlib.Path(__file__).resolve().parents[1] / "tests" / "verifier_kinds_test.py"
 
 
 def _perturb(answer: str) -> str:
@@ -119,6 +126,38 @@ def run_math_verify(items: list[dict]) -> tuple[list[bool | None], list[float]]:
   return verdicts, latencies
 
 
+def load_kind_rows() -> dict[str, list[tuple]]:
+  """The hand-labelled answer-kind rows: {kind: [(response, reference, question, relaxed,
+  strict)]}."""
+  spec = importlib.util.spec_from_file_location("verifier_kinds_rows", _KINDS_TABLE)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.TABLES
+
+
+def run_kinds(deadline_s: float) -> dict[str, dict[str, float]]:
+  """Agreement of ours (relaxed) and math-verify with the relaxed labels, per answer kind."""
+  from math_verify import parse, verify  # pylint: disable=g-import-not-at-top
+  summary = {}
+  for kind, rows in sorted(load_kind_rows().items()):
+    ours = grade_batch([r[0] for r in rows], [r[1] for r in rows],
+                       questions=[r[2] for r in rows], deadline_s=deadline_s)
+    theirs = []
+    for response, reference, _, _, _ in rows:
+      try:
+        theirs.append(bool(verify(parse(f"$\\boxed{{{reference}}}$"), parse(response))))
+      except BaseException:  # pylint: disable=broad-except
+        theirs.append(False)
+    labels = [row[3] == "correct" for row in rows]
+    summary[kind] = {
+        "rows": len(rows),
+        "ours_agree": sum(g.correct == label for g, label in zip(ours, labels)),
+        "ours_false_accepts": sum(g.correct and not label for g, label in zip(ours, labels)),
+        "math_verify_agree": sum(v == label for v, label in zip(theirs, labels)),
+        "math_verify_false_accepts": sum(v and not label for v, label in zip(theirs, labels))}
+  return summary
+
+
 def _clear_caches() -> None:
   """Each of our runs starts cold (GRPO runs would hit these caches more often)."""
   grading._parse.cache_clear()  # pylint: disable=protected-access
@@ -181,6 +220,7 @@ def main(argv):
       "items_over_deadline_plus_0.5s": len(over_deadline),
       "agreement_with_math_verify": 1 - len(disagreements) / len(items),
       "per_source": per_source,
+      "answer_kinds": run_kinds(deadline_s),
       "disagreements": disagreements,
       "pool": pool.stats(),
   }
@@ -201,6 +241,17 @@ def main(argv):
   print("per source (items, ours accepts, math-verify accepts):")
   for source, row in per_source.items():
     print(f"  {source:20} {row['items']:5} {row['ours_accepts']:5} {row['math_verify_accepts']:5}")
+  print("answer kinds, agreement with the hand labels (relaxed) and false accepts:")
+  print(f"  {'kind':16} {'rows':>5} {'ours':>5} {'ours FA':>8} {'math-verify':>12} {'mv FA':>6}")
+  total = {"rows": 0, "ours_agree": 0, "ours_false_accepts": 0, "math_verify_agree": 0,
+           "math_verify_false_accepts": 0}
+  for kind, row in result["answer_kinds"].items():
+    print(f"  {kind:16} {row['rows']:5} {row['ours_agree']:5} {row['ours_false_accepts']:8} "
+          f"{row['math_verify_agree']:12} {row['math_verify_false_accepts']:6}")
+    for key in total:
+      total[key] += row[key]
+  print(f"  {'all':16} {total['rows']:5} {total['ours_agree']:5} {total['ours_false_accepts']:8} "
+        f"{total['math_verify_agree']:12} {total['math_verify_false_accepts']:6}")
   print(f"wrote {_OUTPUT.value}")
 
 

@@ -14,7 +14,8 @@ from deepseekmath_jax.verifier import REASONS
 
 def test_reason_taxonomy_is_fixed_and_documented():
   assert set(REASONS) == {"correct", "wrong_value", "no_answer", "parse_error",
-                          "format_mismatch", "unit_mismatch", "timeout"}
+                          "format_mismatch", "unit_mismatch", "timeout", "relation_mismatch",
+                          "variable_mismatch", "choice_mismatch", "task_form_mismatch"}
   assert all(REASONS.values())
 
 
@@ -40,23 +41,28 @@ def test_grade_is_a_frozen_record():
     ("The answer is: $x=2$.", "$x=2$"),
     ("$\\frac{1}{2}$", "$\\frac{1}{2}$"),
     ("Monday", "Monday"),
-    ("She pays 5 dollars, then 7 more, so 12 in total", "12"),
+    ("She pays 5 dollars, then 7 more, so 12 in total", None),
     ("no numbers here at all, sorry", None),
 ])
 def test_extract_answer(text, expected):
   assert extract_answer(text) == expected
 
 
-def test_strict_extraction_has_no_last_number_fallback():
-  assert extract_answer("so 12 in total, I think", strict=True) is None
-  assert grade("so 12 in total, I think", "12", strict=True).reason == "no_answer"
-  assert grade("so 12 in total, I think", "12").correct
+def test_last_number_fallback_only_when_requested_and_never_in_strict():
+  text = "She pays 5 dollars, then 7 more, so 12 in total, I think"
+  assert extract_answer(text) is None
+  assert extract_answer(text, last_number_fallback=True) == "12"
+  assert extract_answer(text, strict=True, last_number_fallback=True) is None
+  assert grade(text, "12").reason == "no_answer"
+  assert grade(text, "12", last_number_fallback=True).correct
+  assert grade(text, "12", strict=True, last_number_fallback=True).reason == "no_answer"
 
 
 def test_extract_reference_formats():
   assert extract_reference("5 + 7 = 12 apples\n#### 1,200") == "1200"
   assert extract_reference(r"So $x=\boxed{\frac{\pi}{2}}$.") == r"\frac{\pi}{2}"
-  assert extract_reference(r"$\boxed{1}$ and $\boxed{2}$") == "2"
+  assert extract_reference(r"$\boxed{1}$ and $\boxed{2}$") == "1, 2"
+  assert extract_reference(r"$\boxed{1}$ is a start. Finally $\boxed{2}$.") == "2"
   assert extract_reference(r"  \frac{1}{2} ") == r"\frac{1}{2}"
 
 

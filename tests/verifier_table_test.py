@@ -21,6 +21,8 @@ WV = "wrong_value"
 FM = "format_mismatch"
 UM = "unit_mismatch"
 NA = "no_answer"
+RM = "relation_mismatch"
+CM = "choice_mismatch"
 
 # (response, reference, question, relaxed, strict)
 HAND = [
@@ -173,21 +175,21 @@ HAND = [
     (r"\boxed{(6,31)}", "(6,31,-1)", None, WV, WV),
     (r"\boxed{\left( 3, \frac{\pi}{2} \right)}", r"\left( 3, \frac{\pi}{2} \right)", None, OK, OK),
     (r"\boxed{(3, \pi/2)}", r"\left( 3, \frac{\pi}{2} \right)", None, OK, OK),
-    (r"\boxed{(3, 90^\circ)}", r"\left( 3, \frac{\pi}{2} \right)", None, WV, WV),
+    (r"\boxed{(3, 90^\circ)}", r"\left( 3, \frac{\pi}{2} \right)", None, OK, UM),
     (r"\boxed{(3,4]}", "(3,4]", None, OK, OK),
     (r"\boxed{(3,4)}", "(3,4]", None, WV, WV),
     (r"\boxed{[3,4]}", "(3,4]", None, WV, WV),
     (r"\boxed{(2,\infty)}", r"(2,\infty)", None, OK, OK),
     (r"\boxed{(2, \infty)}", r"(2,\infty)", None, OK, OK),
     (r"\boxed{x > 2}", r"(2,\infty)", None, OK, FM),
-    (r"\boxed{x \geq 2}", r"(2,\infty)", None, WV, WV),
+    (r"\boxed{x \geq 2}", r"(2,\infty)", None, RM, RM),
     (r"\boxed{[-2,7]}", r"x \in [-2,7]", None, OK, OK),
     (r"\boxed{-2 \le x \le 7}", r"[-2,7]", None, OK, FM),
     (r"\boxed{(-\infty, 0]}", r"(-\infty, 0]", None, OK, OK),
-    (r"\boxed{(-\infty, 0)}", r"(-\infty, 0]", None, WV, WV),
+    (r"\boxed{(-\infty, 0)}", r"(-\infty, 0]", None, RM, RM),
     (r"\boxed{(-\infty,2)\cup(3,\infty)}", r"(-\infty, 2) \cup (3, \infty)", None, OK, OK),
     (r"\boxed{(3,\infty)\cup(-\infty,2)}", r"(-\infty, 2) \cup (3, \infty)", None, OK, OK),
-    (r"\boxed{(-\infty,2]\cup(3,\infty)}", r"(-\infty, 2) \cup (3, \infty)", None, WV, WV),
+    (r"\boxed{(-\infty,2]\cup(3,\infty)}", r"(-\infty, 2) \cup (3, \infty)", None, RM, RM),
     (r"\boxed{(0,9) \cup (9,36)}", r"(0,9) \cup (9,36)", None, OK, OK),
     (r"\boxed{\left(\frac{3}{5},\frac{8}{3}\right]}", r"\left(\frac{3}{5},\frac{8}{3}\right]",
      None, OK, OK),
@@ -241,12 +243,12 @@ HAND = [
     (r"\boxed{\text{(C)}}", r"\text{(C)}", None, OK, OK),
     (r"\boxed{C}", r"\text{(C)}", None, OK, OK),
     (r"\boxed{(C)}", r"\text{(C)}", None, OK, OK),
-    (r"\boxed{(B)}", r"\text{(C)}", None, WV, WV),
+    (r"\boxed{(B)}", r"\text{(C)}", None, CM, CM),
     (r"\boxed{\text{A, C}}", r"\text{A, C}", None, OK, OK),
     (r"\boxed{A, C}", r"\text{A, C}", None, OK, OK),
     (r"\boxed{A}", r"\text{A, C}", None, WV, WV),
     (r"\boxed{12}", "C", "Which is largest? (A) 10 (B) 11 (C) 12 (D) 13", OK, FM),
-    (r"\boxed{11}", "C", "Which is largest? (A) 10 (B) 11 (C) 12 (D) 13", WV, WV),
+    (r"\boxed{11}", "C", "Which is largest? (A) 10 (B) 11 (C) 12 (D) 13", CM, CM),
     # Units, money, degrees.
     (r"\boxed{90^\circ}", r"90^\circ", None, OK, OK),
     (r"\boxed{90}", r"90^\circ", None, OK, UM),
@@ -282,7 +284,7 @@ HAND = [
     ("Final Answer: The final answer is $\\frac{1}{2}$. I hope it is correct.", "0.5", None, OK,
      OK),
     ("Thus 16 - 3 - 4 = 9 eggs, and 9 * 2 = 18.\n#### 18", "18", None, OK, OK),
-    ("She makes 9 * 2 = 18 dollars every day.", "18", None, OK, NA),
+    ("She makes 9 * 2 = 18 dollars every day.", "18", None, NA, NA),
     ("The answer is: 72", "72", None, OK, OK),
     ("So the answer is $\\frac{3}{4}$.", r"\frac34", None, OK, OK),
     (r"$\frac{3}{4}$", r"\frac34", None, OK, OK),

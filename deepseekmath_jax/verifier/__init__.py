@@ -4,14 +4,18 @@
     grade("... so the answer is $\\boxed{\\frac{1}{2}}$.", "0.5")   # Grade(correct=True, ...)
     grade_batch(responses, references, strict=True, deadline_s=2.0, questions=questions)
 
-`grade(response, reference, *, strict=False, question=None, deadline_s=2.0) -> Grade` with
+`grade(response, reference, *, strict=False, question=None, deadline_s=2.0,
+last_number_fallback=False) -> Grade` with
 `Grade.correct`, `Grade.reason`, `Grade.pred`, `Grade.ref` (the normalized extracted answers).
 `extract_answer(text)` and `extract_reference(reference)` expose the extraction step and
 `answer_key(answer, question=None)` a canonical key for majority voting.
 
-Extraction: the last `\\boxed{}` (`\\fbox`, `\\boxed 5`; adjacent final boxes form one list), else
-the GSM8K `####` line, the Minerva "The final answer is X. I hope it is correct.", "The answer is
-X", a bare answer, and (relaxed only) the last number. An empty or unclosed last box is no answer.
+Extraction: the last `\\boxed{}` (`\\fbox`, `\\boxed 5`), else the GSM8K `####` line, the Minerva
+"The final answer is X. I hope it is correct.", "The answer is X", a bare answer, and only with
+`last_number_fallback=True` (never in strict mode) the last number. A response that commits to no
+answer is `no_answer` in both modes. An empty or unclosed last box is no answer. Final boxes that
+end a response together (`\\boxed{4}, \\boxed{9}`) are one answer list when the reference is a
+list, set or tuple; otherwise relaxed grades the last box and strict the whole list.
 
 Semantics (DESIGN.md "Verifier semantics"):
 
@@ -24,8 +28,13 @@ relaxed (default): the official evaluation's leniency with its bugs fixed.
     percent, never a plain number (50 is not 0.5);
   - units: the same quantity in another unit and a missing unit are accepted; a unit that changes
     the quantity (25 m vs 25 km) is `unit_mismatch`;
-  - `x = 5` equals `5`; an inequality equals its interval; a tuple equals a column vector;
-    `j` equals `i`; an option letter equals its option text when the question lists options.
+  - `x = 5`, `PQ = 6`, `(a,b) = (4,1)`, `\\mathbf{A}\\mathbf{x} = v` equal their value; a relation
+    equals the set it describes (`|t| > 2` = `(-\\infty,-2)\\cup(2,\\infty)`, "no solution" =
+    `\\emptyset`); a tuple equals a column vector and its `\\mathbf{i}, \\mathbf{j}, \\mathbf{k}` form;
+    `j` equals `i`; an option letter equals its option text when the question lists options;
+    a 12-hour time without a.m./p.m. matches when the question fixes the half of the day;
+    unevaluated arithmetic (`12 \\cdot 7`) equals its value; the only free variable renamed
+    (`g(s)` for `g(t)`); the same angle in degrees and radians unless the question fixes one.
 strict: equal value *and* same kind: the reference's unit, no percent/number mixing, interval vs
   inequality vs set, tuple vs vector, letter vs text, the question's prescribed order, and no
   last-number fallback in extraction. What relaxed accepts and strict refuses is reported as
@@ -35,7 +44,9 @@ interval brackets always matter, an answer restating the input of a factor/expan
 wrong, a rounding instruction in the question must be followed.
 
 Reasons (`REASONS`, fixed taxonomy): correct, wrong_value, no_answer, parse_error,
-format_mismatch, unit_mismatch, timeout. `Grade.correct` is True exactly when reason == "correct".
+format_mismatch, unit_mismatch, relation_mismatch, variable_mismatch, choice_mismatch,
+task_form_mismatch, timeout. `Grade.correct` is True exactly when reason == "correct". README's
+verifier section has the table of answer kinds x relaxed x strict.
 
 Safety: model text is never evaluated as code. Numbers use exact `fractions.Fraction` arithmetic
 with size bounds; sympy (through the latex2sympy2_extended parser) runs only in worker processes

@@ -313,6 +313,14 @@ def evaluate(text: str) -> Value:
   return _Parser(_tokenize(text)).parse()
 
 
+_PLAIN_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def is_plain_number(text: str) -> bool:
+  """An integer or decimal literal (the common answer, which needs no further reading)."""
+  return bool(_PLAIN_NUMBER_RE.fullmatch(text))
+
+
 def try_evaluate(text: str) -> Value | None:
   """Like `evaluate` but returns None when the text is not numeric (TooLarge still raises)."""
   try:
@@ -321,6 +329,46 @@ def try_evaluate(text: str) -> Value | None:
     return None
   except (ZeroDivisionError, RecursionError):
     return None
+
+
+_TOWER_RE = re.compile(r"^(\d{1,40})\s*(?:\^\s*(\{.*\}|\d))?$")
+MAX_TOWER_EXPONENT_BITS = 4 * MAX_RESULT_BITS
+
+
+def _minimal_base(value: int) -> tuple[int, int]:
+  """value = root ** power with the largest power (root not itself a perfect power)."""
+  if value < 2:
+    return value, 1
+  for power in range(value.bit_length(), 1, -1):
+    root = _exact_root(Fraction(value), power)
+    if root is not None and root.denominator == 1 and root > 1:
+      return int(root), power
+  return value, 1
+
+
+def power_tower(text: str) -> tuple[int, int] | None:
+  """An integer power tower `a^{b^{c}}` as (minimal base, exact exponent), without expanding it:
+  `4^{2^{99}}` and `2^{2^{100}}` are both (2, 2**100). None for other forms or a too-tall tower.
+  """
+  match = _TOWER_RE.match(text.strip())
+  if match is None:
+    return None
+  base, exponent_text = int(match.group(1)), match.group(2)
+  if exponent_text is None:
+    return _minimal_base(base)
+  if exponent_text.startswith("{"):
+    exponent_text = exponent_text[1:-1]
+  try:
+    exponent = evaluate(exponent_text)
+  except (NotNumeric, TooLarge, ZeroDivisionError, RecursionError):
+    tower = power_tower(exponent_text)
+    if tower is None or tower[0].bit_length() * tower[1] > MAX_TOWER_EXPONENT_BITS:
+      return None
+    exponent = Value(Fraction(tower[0] ** tower[1]), math.inf)
+  if exponent.exact is None or exponent.exact.denominator != 1 or exponent.exact < 0:
+    return None
+  root, power = _minimal_base(base)
+  return root, power * int(exponent.exact)
 
 
 def decimal_places(text: str) -> int | None:

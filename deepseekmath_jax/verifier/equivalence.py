@@ -15,9 +15,16 @@ multisets), scalars by value. Scalar comparison runs cheapest first:
    worker processes of `pool.py`, under a wall-clock deadline. Without one the outcome is
    UNDECIDED and the caller sends the item to the pool.
 
+Answers that describe a set of reals (relations, intervals, unions, words such as "no
+solution") are compared as sets (`relations.py`); times of day and ratios by `clock.py`; labelled
+answers (`PQ = 6`, `(a,b) = (4,1)`, `g(t) = ...`) by their label and value. The question sets
+the kind where the answer alone cannot (`Context`).
+
 Each comparison yields an `Outcome`: EQUAL (also strict-equal), RELAXED (equal under relaxed
-rules only; `reason` says why strict refuses: format_mismatch or unit_mismatch), UNEQUAL (with the
-reason: wrong_value, unit_mismatch, format_mismatch, parse_error) or UNDECIDED.
+rules only; `reason` says why strict refuses: format_mismatch, unit_mismatch or
+variable_mismatch), UNEQUAL (with the reason: wrong_value, unit_mismatch, format_mismatch,
+relation_mismatch, variable_mismatch, choice_mismatch, task_form_mismatch, parse_error) or
+UNDECIDED.
 """
 
 from __future__ import annotations
@@ -29,7 +36,10 @@ from fractions import Fraction
 from typing import Callable
 
 from deepseekmath_jax.verifier import arith
+from deepseekmath_jax.verifier import clock
+from deepseekmath_jax.verifier import labels
 from deepseekmath_jax.verifier import normalize
+from deepseekmath_jax.verifier import relations
 from deepseekmath_jax.verifier import units as units_lib
 from deepseekmath_jax.verifier.normalize import Node
 
@@ -67,10 +77,23 @@ _ORDER_RE = re.compile(r"increasing order|decreasing order|ascending|descending|
                        r"least to greatest|greatest to least|smallest to largest|"
                        r"largest to smallest", re.IGNORECASE)
 _TRANSFORM_RE = re.compile(r"\b(?:factor|expand|simplify|rationalize|convert|rewrite|"
-                           r"express|write)\w*", re.IGNORECASE)
-_FACTOR_RE = re.compile(r"\bfactor", re.IGNORECASE)
+                           r"express|write|compute|evaluate|calculate|find the value)\w*",
+                           re.IGNORECASE)
+_FACTOR_RE = re.compile(r"\bfactor(?:i[sz]e[sd]?)?\b(?!\s+of)", re.IGNORECASE)
+_CLOCK_WORDS = ("time", "clock", "a.m", "p.m", "am", "pm", "noon", "midnight", "morning",
+                "evening", "afternoon")
+_MIXED_RE = re.compile(r"mixed (?:number|numeral|fraction)", re.IGNORECASE)
+_CLOCK_RE = re.compile(r"\btime\b|o'?clock|\bclock|a\.m\.|p\.m\.|\b[ap]m\b|\bnoon\b|\bmidnight\b|"
+                       r"\bmorning\b|\bevening\b|\bafternoon\b", re.IGNORECASE)
+_TUPLE_NAMES_RE = re.compile(r"\(\s*([a-zA-Z](?:_\{?\w\}?)?(?:\s*,\s*[a-zA-Z](?:_\{?\w\}?)?)+)\s*\)")
+_RADIAN_RE = re.compile(r"radian|2\s*\\pi|\\pi\s*\)|\[0,\s*\\pi", re.IGNORECASE)
+_DEGREE_Q_RE = re.compile(r"degree|\\circ|\^\s*\{?\s*\\circ|\u00b0|360", re.IGNORECASE)
 _MATH_SEGMENT_RE = re.compile(r"\$([^$]{1,300})\$")
-_OPTION_RE = re.compile(r"\(([A-E])\)\s*([^()\n]{1,80}?)(?=\s*(?:,|;|\bor\b)?\s*\([A-E]\)|\s*$|\n)")
+# Option markers of a multiple-choice question: `(A)`, `\textbf{(A) }`, `\mathrm{(A)}`, `A.`/`A)`
+# at the start of a line. The option's text runs to the next marker.
+_OPTION_MARK_RE = re.compile(
+    r"(?:\\(?:textbf|mathrm|text|qquad|mathbf)\s*\{\s*)?\(([A-E])\)(?:\s|\\ )*\}?|"
+    r"(?m:^\s*([A-E])[.)]\s)")
 _FREE_LETTER_RE = re.compile(r"[a-zA-Z]")
 _COMMAND_RE = re.compile(r"\\[a-zA-Z]+")
 
@@ -83,7 +106,18 @@ class Context:
   rounding_places: int | None = None
   ordered: bool = False
   factor_task: bool = False
-  restated_inputs: frozenset[str] = frozenset()
+  expand_task: bool = False
+  mixed_number_task: bool = False
+  ratio_question: bool = False
+  clock_question: bool = False
+  meridiems: frozenset[str] = frozenset()
+  angle_unit: str = ""                      # "degree" or "radian" when the question fixes it
+  tuple_names: tuple[str, ...] = ()          # `(a, b)` named by the question, for labelled parts
+  question_symbols: frozenset[str] = frozenset()  # one-letter symbols in the question's math
+  question_segments: tuple[str, ...] = ()
+  # Math segments of the question, raw (canonicalized on first use by `canonical_segments`):
+  # the inputs a transformation task must not restate, and expressions it asks for.
+  restated_segments: tuple[str, ...] = ()
   question_units: frozenset[str] = frozenset()
   options: tuple[tuple[str, str], ...] = ()
   symbolic: SymbolicFn | None = None
@@ -110,26 +144,80 @@ def _question_context(question: str, strict: bool) -> Context:
     else:
       word = match.group(2).lower()
       rounding = int(word) if word.isdigit() else _NUMBER_WORDS[word]
-  restated = frozenset()
-  if _TRANSFORM_RE.search(question):
-    segments = set()
-    for segment in _MATH_SEGMENT_RE.findall(question):
-      for side in segment.split("="):
-        text = normalize.canonical(normalize.clean(side))
-        if text:
-          segments.add(text)
-    restated = frozenset(segments)
-  options = tuple((letter, normalize.canonical(normalize.clean(text)).lower())
-                  for letter, text in _OPTION_RE.findall(question))
+  math_segments = tuple(_MATH_SEGMENT_RE.findall(question)) if "$" in question else ()
+  restated = tuple(side for segment in math_segments for side in segment.split("=")) if (
+      _TRANSFORM_RE.search(question)) else ()
+  # Substring tests guard the regexes: a GRPO step reads thousands of questions.
+  lower = question.lower()
+  radian = ("radian" in lower or "\\pi" in question) and bool(_RADIAN_RE.search(question))
+  degree = any(w in lower for w in ("degree", "\\circ", "\u00b0", "360")) and bool(
+      _DEGREE_Q_RE.search(question))
+  tuple_names = _TUPLE_NAMES_RE.search(question) if "," in question else None
+  clock_question = any(w in lower for w in _CLOCK_WORDS) and bool(_CLOCK_RE.search(question))
+  meridiems = {m[0].lower() + "m" for m in re.findall(r"\b([ap])\.?\s?m\b\.?", question,
+                                                     flags=re.IGNORECASE)} if clock_question else set()
+  symbols = set()
+  for segment in math_segments:
+    symbols |= set(re.findall(r"(?<![\\a-zA-Z])[a-zA-Z](?![a-zA-Z])", _COMMAND_RE.sub(" ", segment)))
   return Context(
+      question_symbols=frozenset(symbols),
+      question_segments=tuple(s for s in math_segments if len(s) <= 40 and "=" not in s),
+      expand_task="expand" in lower or "multiply out" in lower,
+      mixed_number_task="mixed" in lower and bool(_MIXED_RE.search(question)),
+      ratio_question="ratio" in lower or "proportion" in lower,
+      clock_question=clock_question,
+      meridiems=frozenset(meridiems),
+      angle_unit="radian" if radian and not degree else ("degree" if degree and not radian else ""),
+      tuple_names=tuple(n.replace(" ", "") for n in tuple_names.group(1).split(",")) if (
+          tuple_names) else (),
       strict=strict,
       percent_question=bool(re.search(r"percent|\\%|%", question, re.IGNORECASE)),
       rounding_places=rounding,
       ordered=bool(_ORDER_RE.search(question)),
       factor_task=bool(_FACTOR_RE.search(question)),
-      restated_inputs=restated,
+      restated_segments=restated,
       question_units=frozenset(units_lib.mentioned_units(question)),
-      options=options)
+      options=_options(question) if "(A)" in question or "A." in question or "A)" in question
+      else ())
+
+
+def _options(question: str) -> tuple[tuple[str, str], ...]:
+  """(letter, option text) pairs of a multiple-choice question, in order."""
+  marks = list(_OPTION_MARK_RE.finditer(question))
+  letters = [m.group(1) or m.group(2) for m in marks]
+  if len(marks) < 2 or letters[:2] != ["A", "B"]:
+    return ()
+  options = []
+  for index, mark in enumerate(marks):
+    end = marks[index + 1].start() if index + 1 < len(marks) else len(question)
+    text = question[mark.end():end]
+    text = re.split(r"\n\s*\n", text)[0]
+    text = re.sub(r"\\qquad|\\quad|\\hspace\{[^{}]*\}|\\\\", " ", text)
+    text = text.strip().strip("$").strip().rstrip(",;").strip().strip("$").strip()
+    if text:
+      options.append((letters[index], text[:200]))
+  return tuple(options)
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical_segments(segments: tuple[str, ...]) -> frozenset[str]:
+  """The canonical spellings of a question's math segments (computed once per question, and only
+  for answers that could restate one: numbers never look them up)."""
+  out = set()
+  for segment in segments:
+    try:
+      text = normalize.canonical(normalize.clean(segment))
+    except normalize.ParseError:
+      continue
+    if text:
+      out.add(text)
+  return frozenset(out)
+
+
+def _restates(text: str, ctx: Context) -> bool:
+  if arith.is_plain_number(text):  # Cheap for the common case: no canonicalization needed.
+    return any(segment.strip() == text for segment in ctx.restated_segments)
+  return text in canonical_segments(ctx.restated_segments)
 
 
 def combine(outcomes: list[Outcome]) -> Outcome:
@@ -149,15 +237,34 @@ def compare(pred: Node, ref: Node, ctx: Context) -> Outcome:
   """Compares two answer trees."""
   # Answers that only restate the input of a factor/expand/convert task are wrong
   # (DESIGN.md "Verifier semantics"), even though they are symbolically equal.
-  if (ctx.restated_inputs and pred.kind == "scalar" and pred.text in ctx.restated_inputs
+  if (ctx.restated_segments and pred.kind == "scalar" and _restates(pred.text, ctx)
       and pred.text != ref.text):
     return _WRONG
+
+  # Sets of reals in any notation: relations, intervals, unions, words (relations.py).
+  if relations.is_set_like(pred) or relations.is_set_like(ref):
+    pred_region, ref_region = relations.region_of(pred), relations.region_of(ref)
+    if pred_region is not None and ref_region is not None:
+      return relations.compare_regions(pred_region, ref_region,
+                                       lambda a, b: compare(a, b, ctx), Outcome)
 
   if pred.kind == "eq" or ref.kind == "eq":
     return _compare_equations(pred, ref, ctx)
   if pred.kind == "ineq" or ref.kind == "ineq":
     return _compare_inequalities(pred, ref, ctx)
+  if pred.kind in ("time", "ratio") or ref.kind in ("time", "ratio"):
+    return _compare_times_and_ratios(pred, ref, ctx)
 
+  # Labelled parts against an ordered tuple: `a=4, b=1` (or `4, 1`) vs `(4,1)`.
+  if pred.kind == "list" and ref.kind == "seq" and ref.brackets in ("()", "<>"):
+    return _compare_parts_with_tuple(pred, ref, ctx)
+  if ref.kind == "list" and pred.kind == "seq" and pred.brackets in ("()", "<>"):
+    return _compare_parts_with_tuple(ref, pred, ctx, swapped=True)
+
+  if pred.kind == ref.kind == "list":
+    outcome = _compare_labelled_parts_in_question_order(pred, ref, ctx)
+    if outcome is not None:
+      return outcome
   if pred.kind == "list" and ref.kind != "list" and ref.kind != "set":
     unique = _dedupe(pred.items)
     if len(unique) == 1:
@@ -179,11 +286,19 @@ def compare(pred: Node, ref: Node, ctx: Context) -> Outcome:
   if pred.kind == "seq" and ref.kind == "seq":
     return _compare_sequences(pred, ref, ctx)
   if pred.kind == "matrix" or ref.kind == "matrix":
-    return _compare_matrices(pred, ref, ctx)
+    outcome = _compare_matrices(pred, ref, ctx)
+    if outcome.status == EQUAL and pred.kind == ref.kind and pred.text != ref.text:
+      return _relaxed()  # `\\mathbf{i}` form or a factor outside: another form of the same vector.
+    return outcome
 
   if pred.kind == "choice" or ref.kind == "choice":
     return _compare_choices(pred, ref, ctx)
   if pred.kind == "text" or ref.kind == "text":
+    if {pred.kind, ref.kind} == {"text", "scalar"}:
+      # "infinitely many" for a count written as \infty.
+      words, scalar = (pred, ref) if pred.kind == "text" else (ref, pred)
+      if scalar.text in ("\\infty", "+\\infty") and re.match(r"infinite", words.text):
+        return _relaxed()
     pred_text = pred.text.lower() if pred.kind == "text" else pred.text.lower()
     return _EQUAL if pred_text == ref.text.lower() else _WRONG
   if pred.kind == "scalar" and ref.kind == "scalar":
@@ -255,6 +370,12 @@ def _compare_matrices(pred: Node, ref: Node, ctx: Context) -> Outcome:
   pred_rows, ref_rows = _as_rows(pred), _as_rows(ref)
   if pred_rows is None or ref_rows is None:
     return _WRONG
+  # `a\mathbf{i} + b\mathbf{j}` without `\mathbf{k}` is also the 3-vector (a, b, 0).
+  zero = (normalize.Node("scalar", text="0"),)
+  if pred.text == "ijk" and len(pred_rows) == 2 and len(ref_rows) == 3:
+    pred_rows = pred_rows + [zero]
+  if ref.text == "ijk" and len(ref_rows) == 2 and len(pred_rows) == 3:
+    ref_rows = ref_rows + [zero]
   if len(pred_rows) != len(ref_rows) or any(len(a) != len(b) for a, b in zip(pred_rows, ref_rows)):
     # A row vector against a column vector of the same entries.
     flat_pred = [cell for row in pred_rows for cell in row]
@@ -272,16 +393,111 @@ def _compare_matrices(pred: Node, ref: Node, ctx: Context) -> Outcome:
   return outcome
 
 
+_CHOICE_MISMATCH = Outcome(UNEQUAL, "choice_mismatch")
+
+
+def _option_node(text: str) -> Node | None:
+  try:
+    return normalize.parse_answer(normalize.clean(text))
+  except (normalize.ParseError, RecursionError):
+    return None
+
+
+def _matches_option(node: Node, option_text: str, ctx: Context) -> bool:
+  option = _option_node(option_text)
+  if option is None or option.kind == "choice":
+    return False
+  try:
+    outcome = compare(node, option, dataclasses.replace(ctx, options=()))
+  except RecursionError:
+    return False
+  return outcome.status in (EQUAL, RELAXED)
+
+
 def _compare_choices(pred: Node, ref: Node, ctx: Context) -> Outcome:
+  """Option letters; with the question's options, a letter against its option's text (relaxed)."""
   if pred.kind == ref.kind == "choice":
-    return _EQUAL if pred.text == ref.text else _WRONG
+    return _EQUAL if pred.text == ref.text else _CHOICE_MISMATCH
   options = dict(ctx.options)
   if ref.kind == "choice" and ref.text in options:
-    pred_text = pred.text.lower()
-    return _relaxed() if pred_text == options[ref.text] else _WRONG
+    if _matches_option(pred, options[ref.text], ctx):
+      return _relaxed()
+    others = [text for letter, text in ctx.options if letter != ref.text]
+    return _CHOICE_MISMATCH if any(_matches_option(pred, t, ctx) for t in others) else _WRONG
   if pred.kind == "choice" and pred.text in options:
-    return _relaxed() if options[pred.text] == ref.text.lower() else _WRONG
+    option = _option_node(options[pred.text])
+    if option is not None and option.kind != "choice":
+      outcome = compare(option, ref, dataclasses.replace(ctx, options=()))
+      if outcome.status in (EQUAL, RELAXED):
+        return _relaxed()
+      if outcome.status == UNDECIDED:
+        return outcome
+    return _CHOICE_MISMATCH
   return _WRONG
+
+
+def _compare_times_and_ratios(pred: Node, ref: Node, ctx: Context) -> Outcome:
+  """Times of day and ratios (clock.py): `h:mm` is a ratio when the question asks for one."""
+  def as_ratio_if_unmarked(node: Node) -> Node:
+    return clock.as_ratio(node) if node.kind == "time" and node.brackets == "" else node
+  if pred.kind == ref.kind == "time" and not (ctx.ratio_question and pred.brackets == ref.brackets == ""):
+    return clock.compare_times(pred, ref, strict_form=_relaxed, equal=lambda: _EQUAL,
+                               wrong=lambda: _WRONG, question_halves=ctx.meridiems,
+                               ambiguous=lambda: Outcome(UNEQUAL, "format_mismatch"))
+  if ctx.clock_question and not ctx.ratio_question and "time" in (pred.kind, ref.kind):
+    return _WRONG  # A clock time is not a ratio.
+  pred, ref = as_ratio_if_unmarked(pred), as_ratio_if_unmarked(ref)
+  if pred.kind == ref.kind == "ratio":
+    if len(pred.items) == len(ref.items):
+      outcome = combine([compare(p, r, ctx) for p, r in zip(pred.items, ref.items)])
+      if outcome.status != UNEQUAL:
+        return outcome
+    same = clock.proportional(pred, ref)
+    return _relaxed() if same else _WRONG
+  ratio, other = (pred, ref) if pred.kind == "ratio" else (ref, pred)
+  value = clock.ratio_value(ratio)
+  if value is None or other.kind != "scalar" or ratio.kind != "ratio":
+    return _WRONG
+  try:
+    other_value = arith.try_evaluate(other.text)
+  except arith.TooLarge:
+    return _WRONG
+  if other_value is not None and other_value.exact == value and not other.unit:
+    return _relaxed()  # 3:8 against 3/8: a ratio as a number.
+  return _WRONG
+
+
+def _compare_parts_with_tuple(parts: Node, tuple_node: Node, ctx: Context, *,
+                              swapped: bool = False) -> Outcome:
+  """A list of (labelled) parts against an ordered tuple, in the question's order of names."""
+  items = list(parts.items)
+  if all(item.kind == "eq" and len(item.items) == 2 and normalize.is_label(item.items[0])
+         for item in items):
+    names = [labels.label_key(item.items[0]) for item in items]
+    if ctx.tuple_names and sorted(names) == sorted(ctx.tuple_names) and len(set(names)) == len(names):
+      items = [items[names.index(name)] for name in ctx.tuple_names]
+    values = tuple(item.items[1] for item in items)
+  elif any(item.kind == "eq" for item in items):
+    return _WRONG
+  else:
+    values = tuple(items)
+  if len(values) != len(tuple_node.items):
+    return _WRONG
+  as_tuple = Node("seq", items=values, brackets=tuple_node.brackets)
+  outcome = (compare(tuple_node, as_tuple, ctx) if swapped else compare(as_tuple, tuple_node, ctx))
+  return _relaxed() if outcome.status == EQUAL else outcome
+
+
+def _compare_labelled_parts_in_question_order(pred: Node, ref: Node, ctx: Context) -> Outcome | None:
+  """`AB = 4, CD = 10` against `10, 4` for "Find $AB$ and $CD$": the reference lists the values
+  in the order the question names them. None when that order does not apply."""
+  if len(pred.items) != len(ref.items) or any(item.kind == "eq" for item in ref.items):
+    return None
+  ordered = labels.in_question_order(pred.items, ctx.question_segments)
+  if ordered is None:
+    return None
+  outcome = combine([compare(value, ref_item, ctx) for value, ref_item in zip(ordered, ref.items)])
+  return _relaxed() if outcome.status == EQUAL else outcome
 
 
 def _is_numeric(node: Node) -> bool:
@@ -293,15 +509,21 @@ def _is_numeric(node: Node) -> bool:
 
 def _compare_equations(pred: Node, ref: Node, ctx: Context) -> Outcome:
   if pred.kind == "eq" and ref.kind == "eq":
+    if normalize.is_label(pred.items[0]) and normalize.is_label(ref.items[0]):
+      # `y = 2` vs `x = 2` names another quantity; `g(s) = s^2` vs `g(t) = t^2` renames one.
+      relation, rename = labels.compare_labels(pred.items[0], ref.items[0])
+      if relation == "different":
+        return Outcome(UNEQUAL, "variable_mismatch")
+      if rename and labels.distinct_in_question(rename[0], rename[1], ctx.question_symbols):
+        return Outcome(UNEQUAL, "variable_mismatch")
+      pred_value = labels.rename(pred.items[-1], *rename) if rename else pred.items[-1]
+      outcome = compare(pred_value, ref.items[-1], ctx)
+      if relation == "same" or outcome.status not in (EQUAL, RELAXED):
+        return outcome
+      return Outcome(RELAXED, "variable_mismatch" if rename else "format_mismatch")
     if len(pred.items) == len(ref.items):
       outcome = combine([compare(p, r, ctx) for p, r in zip(pred.items, ref.items)])
       if outcome.status != UNEQUAL:
-        return outcome
-    if normalize.is_simple_variable(pred.items[0]) and normalize.is_simple_variable(ref.items[0]):
-      outcome = compare(pred.items[-1], ref.items[-1], ctx)
-      if outcome.status != UNEQUAL:
-        if pred.items[0].text != ref.items[0].text:
-          return _relaxed() if outcome.status == EQUAL else outcome
         return outcome
     if len(pred.items) == len(ref.items) == 2 and ctx.symbolic is not None:
       # Both sides: a x + b y = c against any rearrangement or nonzero multiple of it.
@@ -314,13 +536,17 @@ def _compare_equations(pred: Node, ref: Node, ctx: Context) -> Outcome:
     return _WRONG
   if ref.kind == "eq":
     # `x = 5` (reference) against `5`: equal in relaxed mode only.
-    if len(ref.items) == 2 and normalize.is_simple_variable(ref.items[0]):
+    if len(ref.items) == 2 and normalize.is_label(ref.items[0]):
       outcome = compare(pred, ref.items[1], ctx)
       return _relaxed() if outcome.status == EQUAL else outcome
     return _WRONG
   # `x = 5` or `2 + 3 = 5` (prediction) against `5`: the last side, when earlier sides are a
   # name or plain arithmetic (so `x^2 = 4` is not read as the answer 4).
-  if all(normalize.is_simple_variable(side) or _is_numeric(side) for side in pred.items[:-1]):
+  # `a + b = 5` when the question asks for $a+b$: the asked expression names the answer.
+  if all(normalize.is_label(side) or _is_numeric(side) or (
+      side.kind == "scalar" and has_free_variable(side.text)
+      and side.text in canonical_segments(ctx.question_segments))
+         for side in pred.items[:-1]):
     outcome = compare(pred.items[-1], ref, ctx)
     return _relaxed() if outcome.status == EQUAL else outcome
   return _WRONG
@@ -421,6 +647,70 @@ def compare_scalars(pred: Node, ref: Node, ctx: Context) -> Outcome:
     if pred.text.lower() != ref.text.lower():
       return _WRONG
     return _EQUAL if pred.base == ref.base else (_WRONG if pred.base and ref.base else _relaxed())
+  angles = _angle_unit(pred), _angle_unit(ref)
+  if set(angles) == {"degree", "rad"}:
+    return _compare_angles(pred, ref, angles[0], ctx)
+  outcome = _compare_scalar_values(pred, ref, ctx)
+  if outcome.status in (EQUAL, RELAXED):
+    if ctx.mixed_number_task and _MIXED_FORM_RE.match(ref.text) and not _MIXED_FORM_RE.match(
+        pred.text):
+      return Outcome(UNEQUAL, "task_form_mismatch")  # "as a mixed number": 7/2 is not 3 1/2.
+    if outcome.status == EQUAL and _unevaluated(pred.text) and not _unevaluated(ref.text):
+      return _relaxed()  # `2+3` for 5: the value, not yet the answer (strict).
+  return outcome
+
+
+_MIXED_FORM_RE = re.compile(r"^-?\d+\s*(?:\\frac|\d+/\d)")
+# A binary operation between numbers (not scientific notation's `\times 10^`).
+_UNEVALUATED_RE = re.compile(
+    r"[\d})]\s*(?:[-+*]|\\div|\\(?:times|cdot)(?!\s*10\s*\^))\s*[\d(\\{]|\d!")
+
+
+# `a + bi` (either order): the rectangular form of one complex number, not a sum to evaluate.
+_COMPLEX_RECTANGULAR_RE = re.compile(r"[-+]?([^-+]+)[-+]([^-+]*)i|[-+]?([^-+]*)i[-+]([^-+]+)")
+
+
+def _complex_rectangular(text: str) -> bool:
+  match = _COMPLEX_RECTANGULAR_RE.fullmatch(text)
+  return bool(match) and not any(_UNEVALUATED_RE.search(part or "") for part in match.groups())
+
+
+def _unevaluated(text: str) -> bool:
+  return bool(_UNEVALUATED_RE.search(text)) and not has_free_variable(text) and (
+      "\\pi" not in text and "\\sqrt" not in text) and not _complex_rectangular(text)
+
+
+def _angle_unit(node: Node) -> str:
+  """"degree", "rad" (a radian unit, or a bare value with pi in it) or ""."""
+  if node.unit in ("degree", "rad"):
+    return node.unit
+  if not node.unit and "\\pi" in node.text:
+    return "rad"
+  return ""
+
+
+def _compare_angles(pred: Node, ref: Node, pred_unit: str, ctx: Context) -> Outcome:
+  """An angle in degrees against one in radians: the same angle is another unit (relaxed, and
+  wrong when the question fixes the unit); the same number in the other unit is wrong."""
+  to_radians = "({})\\cdot\\frac{{\\pi}}{{180}}"
+  if pred_unit == "degree":
+    pred_text, ref_text = to_radians.format(pred.text), ref.text
+  else:
+    pred_text, ref_text = pred.text, to_radians.format(ref.text)
+  outcome = compare_values(pred_text, ref_text, Fraction(1), Fraction(1), ctx)
+  if outcome.status in (EQUAL, RELAXED):
+    fixed = {"degree": "degree", "radian": "rad"}.get(ctx.angle_unit)
+    if fixed and pred_unit != fixed:
+      return Outcome(UNEQUAL, "unit_mismatch")
+    return Outcome(RELAXED, "unit_mismatch")
+  if outcome.status == UNDECIDED:
+    return outcome
+  if compare_values(pred.text, ref.text, Fraction(1), Fraction(1), ctx).status == EQUAL:
+    return Outcome(UNEQUAL, "unit_mismatch")  # 2 radians vs 2 degrees.
+  return _WRONG
+
+
+def _compare_scalar_values(pred: Node, ref: Node, ctx: Context) -> Outcome:
   scales = _unit_scales(pred, ref, ctx)
   if isinstance(scales, Outcome):
     return scales
@@ -460,6 +750,10 @@ def compare_values(pred_text: str, ref_text: str, pred_scale: Fraction, ref_scal
   try:
     pred_value = arith.try_evaluate(pred_text)
   except arith.TooLarge:
+    # Towers of powers (2^{2^{100}}) are compared as exact powers of a minimal base.
+    pred_tower, ref_tower = arith.power_tower(pred_text), arith.power_tower(ref_text)
+    if pred_tower is not None and ref_tower is not None and pred_scale == ref_scale:
+      return _EQUAL if pred_tower == ref_tower else _WRONG
     return Outcome(UNEQUAL, "parse_error")
   try:
     ref_value = arith.try_evaluate(ref_text)

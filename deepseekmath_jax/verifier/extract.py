@@ -8,7 +8,9 @@ Order (DESIGN.md "Verifier semantics"; paper_spec.md §5.5 for the official orde
 3. the Minerva sentence "Final Answer: The final answer is X. I hope it is correct.";
 4. "The answer is X" (the last occurrence, up to the end of its line or sentence);
 5. a bare answer (a short response that is only math, `$...$`, or a word): taken whole;
-6. relaxed mode only: the last number in the text.
+6. only when asked for (`last_number_fallback=True`, never in strict mode): the last number in
+   the text. By default a response that commits to no answer has none (`no_answer`), in relaxed
+   mode too: a number that merely ends the reasoning is not an answer.
 
 Scanning is linear (`str.rfind` and a brace counter): a 100 000-deep nest of braces or a long
 response costs one pass. Regexes are anchored or applied to short slices only.
@@ -58,13 +60,25 @@ def last_boxed(text: str, *, group: bool = True) -> tuple[bool, str | None]:
 
   With `group`, boxes that end the text together ("\\boxed{2} and \\boxed{3}") are joined by ", ".
   """
+  found, parts = final_boxes(text, group=group)
+  return found, (", ".join(parts) if parts else None)
+
+
+def final_boxes(text: str, *, group: bool = True,
+                alternatives: bool = True) -> tuple[bool, list[str]]:
+  """Returns (found_a_box, the contents of the boxes that end the text together).
+
+  The list is empty for an empty/unclosed last box; without `group` it holds the last box only.
+  Without `alternatives`, boxes joined by "or" are one answer in two forms (a reference's
+  `\\boxed{15\\frac{39}{40}}, or \\boxed{\\frac{639}{40}}`): the last one is kept.
+  """
   starts = [match for match in _BOX_RE.finditer(text)]
   if not starts:
-    return False, None
+    return False, []
   last = starts[-1]
   content, end = _box_content(text, last.end())
   if content is None or not content.strip():
-    return True, None
+    return True, []
   contents = [content]
   if group:
     next_start = last.start()
@@ -72,13 +86,16 @@ def last_boxed(text: str, *, group: bool = True) -> tuple[bool, str | None]:
       previous, previous_end = _box_content(text, match.end())
       if previous is None or not previous.strip():
         break
-      if previous_end > next_start or not _BETWEEN_BOXES_RE.match(text[previous_end:next_start]):
+      between = text[previous_end:next_start]
+      if previous_end > next_start or not _BETWEEN_BOXES_RE.match(between):
+        break
+      if not alternatives and re.search(r"\bor\b", between):
         break
       contents.insert(0, previous)
       next_start = match.start()
     if len(contents) > 1 and len(set(c.strip() for c in contents)) == 1:
       contents = contents[-1:]  # The same answer boxed twice.
-  return True, ", ".join(c.strip() for c in contents)
+  return True, [c.strip() for c in contents]
 
 
 def _tidy(answer: str) -> str:
@@ -140,31 +157,46 @@ def _last_number(text: str) -> str | None:
   return last.group(0).replace(",", "") if last is not None else None
 
 
-def extract_answer(text: str, *, strict: bool = False) -> str | None:
+def extract_answer(text: str, *, strict: bool = False,
+                   last_number_fallback: bool = False) -> str | None:
   """The final answer of a model response, or None when it commits to none.
 
-  strict: no last-number fallback (a response must box, mark or state its answer).
+  Several boxes that end the response together are joined by ", " (`extract_answers` keeps them
+  apart). last_number_fallback: when nothing else is found, the last number of the text (the
+  official GSM8K evaluation's rule); ignored in strict mode.
   """
-  found_box, boxed = last_boxed(text)
+  answers = extract_answers(text, strict=strict, last_number_fallback=last_number_fallback)
+  return ", ".join(answers) if answers else None
+
+
+def extract_answers(text: str, *, strict: bool = False,
+                    last_number_fallback: bool = False) -> list[str]:
+  """The final answer as a list of parts: one per final box (`\\boxed{4}, \\boxed{9}`), else one
+  item (or none). See `extract_answer`."""
+  found_box, boxes = final_boxes(text)
   if found_box:
-    return boxed
+    return boxes
   for finder in (_gsm8k_line, _minerva, _answer_is, _bare):
     answer = finder(text)
     if answer:
-      return answer
-  return None if strict else _last_number(text)
+      return [answer]
+  if strict or not last_number_fallback:
+    return []
+  number = _last_number(text)
+  return [number] if number else []
 
 
 def extract_reference(reference: str) -> str:
   """The final answer of a reference: a GSM8K answer (`#### n`), a MATH solution or a bare answer.
 
-  MATH references are the last box only (the rule that gives MATH500's `answer` field for all 500
-  rows). Returns "" when nothing can be found.
+  MATH references are the last box (the rule that gives MATH500's `answer` field for all 500
+  rows); boxes that end the reference together (`\\boxed{4}, \\boxed{9}`) are one list.
+  Returns "" when nothing can be found.
   """
   gsm8k = _gsm8k_line(reference)
   if gsm8k is not None:
     return gsm8k.replace(",", "")
-  found_box, boxed = last_boxed(reference, group=False)
+  found_box, boxes = final_boxes(reference, alternatives=False)
   if found_box:
-    return boxed or ""
+    return ", ".join(boxes)
   return reference.strip()

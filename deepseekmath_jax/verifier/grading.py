@@ -13,6 +13,7 @@ import functools
 import re
 from typing import Any, Sequence
 
+from deepseekmath_jax.verifier import arith
 from deepseekmath_jax.verifier import equivalence
 from deepseekmath_jax.verifier import extract
 from deepseekmath_jax.verifier import normalize
@@ -31,8 +32,16 @@ REASONS: dict[str, str] = {
     "parse_error": "the answer (or input) cannot be read: too long, not valid text, unparseable",
     "format_mismatch": "right value, wrong form: accepted in relaxed mode only (strict wants the "
                        "reference's kind), or a rounding instruction of the question ignored",
-    "unit_mismatch": "the unit changes the quantity (25 m vs 25 km), or, in strict mode, the "
-                     "reference's unit is missing or replaced",
+    "unit_mismatch": "the unit changes the quantity (25 m vs 25 km, 2 radians vs 2 degrees), or, "
+                     "in strict mode, the reference's unit is missing or replaced",
+    "relation_mismatch": "the same boundary points but another relation or set (x < 3 vs "
+                         "x <= 3, x > 3 vs x < 3, x = 3 vs x <= 3)",
+    "variable_mismatch": "the answer is about another variable or quantity (y = 2 vs x = 2); in "
+                         "strict mode also a renamed free variable (g(s) vs g(t))",
+    "choice_mismatch": "another option of a multiple-choice question (letter or option text)",
+    "task_form_mismatch": "right value, but in a form the task rules out (a partial factorization "
+                          "for 'factor completely', a product for 'expand', an improper "
+                          "fraction for 'as a mixed number')",
     "timeout": "the symbolic check did not finish within the deadline",
 }
 
@@ -134,7 +143,46 @@ class _Prepared:
   ref: str = ""
 
 
-def _prepare(response: Any, reference: Any, strict: bool, question: Any) -> _Prepared:
+_DECIMAL_COMMA_RE = re.compile(r"^-?\d+,(?:\d{1,2}|\d{4,})$")
+_COLLECTION_KINDS = ("list", "set", "union")
+
+
+def _is_collection(answer: str) -> bool:
+  """Whether a reference is a list, set or tuple (so several final boxes are its parts)."""
+  try:
+    node = _parse(answer)
+  except normalize.ParseError:
+    return "," in answer
+  if node.kind == "eq" and node.items[-1].kind in _COLLECTION_KINDS:
+    return True
+  return node.kind in _COLLECTION_KINDS or (node.kind == "seq" and len(node.items) > 1)
+
+
+def _decimal_comma(pred_answer: str, ref_answer: str) -> str | None:
+  """`3,5` read as 3.5 when that is the only reading that fits: one comma, not before exactly
+  three digits (that is a thousands separator), no space after it, and a reference that is one
+  rational non-integer number (a list or tuple reference keeps the list reading).
+  """
+  cleaned = pred_answer.strip().strip("$").strip()
+  if not _DECIMAL_COMMA_RE.match(cleaned):
+    return None
+  try:
+    ref_node = _parse(ref_answer)
+  except normalize.ParseError:
+    return None
+  if ref_node.kind != "scalar" or ref_node.unit or ref_node.percent:
+    return None
+  try:
+    value = arith.try_evaluate(ref_node.text)
+  except arith.TooLarge:
+    return None
+  if value is None or value.exact is None or value.exact.denominator == 1:
+    return None
+  return cleaned.replace(",", ".")
+
+
+def _prepare(response: Any, reference: Any, strict: bool, question: Any,
+             last_number_fallback: bool = False) -> _Prepared:
   """Runs everything that is cheap; leaves a pool task when sympy is needed."""
   response_text = _as_text(response)
   reference_text = _as_text(reference)
@@ -149,12 +197,26 @@ def _prepare(response: Any, reference: Any, strict: bool, question: Any) -> _Pre
     return _Prepared(Grade(False, "parse_error", "", ref_display))
   if question_text is not None and len(question_text) > MAX_RESPONSE_CHARS:
     question_text = None
-  pred_answer = extract.extract_answer(response_text, strict=strict)
+  pred_parts = extract.extract_answers(response_text, strict=strict,
+                                      last_number_fallback=last_number_fallback)
+  pred_answer = ", ".join(pred_parts) if pred_parts else None
+  if len(pred_parts) > 1 and not strict and not _is_collection(ref_answer):
+    # Several final boxes against a single answer: the last box is the answer (relaxed); strict
+    # grades them as the list they are.
+    pred_answer = pred_parts[-1]
   if pred_answer is None or not pred_answer.strip():
     if _CODE_LIKE_RE.search(response_text[-2000:]):
       return _Prepared(Grade(False, "parse_error", "", ref_display))
     return _Prepared(Grade(False, "no_answer", "", ref_display))
   pred_display = _display(pred_answer)
+  comma_decimal = _decimal_comma(pred_answer, ref_answer)
+  if comma_decimal is not None:
+    outcome = _judge(comma_decimal, ref_answer, strict, question_text, None)
+    if outcome.status == equivalence.EQUAL:  # Another notation: relaxed only.
+      outcome = equivalence.Outcome(equivalence.RELAXED, "format_mismatch")
+    correct, reason = _verdict(outcome.status, outcome.reason, strict)
+    if outcome.status != equivalence.UNDECIDED:
+      return _Prepared(Grade(correct, reason, pred_display, ref_display))
   outcome = _judge(pred_answer, ref_answer, strict, question_text, None)
   if outcome.status == equivalence.UNDECIDED:
     return _Prepared(task=(pred_answer, ref_answer, strict, question_text), pred=pred_display,
@@ -173,7 +235,7 @@ def _finish(prepared: _Prepared, result: Any, strict: bool) -> Grade:
 
 
 def grade(response: str, reference: str, *, strict: bool = False, question: str | None = None,
-          deadline_s: float = DEFAULT_DEADLINE_S) -> Grade:
+          deadline_s: float = DEFAULT_DEADLINE_S, last_number_fallback: bool = False) -> Grade:
   """Grades one response against a reference. Never raises on bad input; see REASONS.
 
   Args:
@@ -183,15 +245,19 @@ def grade(response: str, reference: str, *, strict: bool = False, question: str 
     question: the problem text; it may fix the answer's kind (percent, rounding, order, units,
       a factor/convert task, option letters).
     deadline_s: wall-clock limit for the symbolic check, when one is needed.
+    last_number_fallback: a response with no committed answer (no box, no answer sentence) is
+      graded on its last number instead of `no_answer` (relaxed mode only; the official GSM8K
+      evaluation's rule).
   """
   return grade_batch([response], [reference], strict=strict, deadline_s=deadline_s,
-                     questions=[question])[0]
+                     questions=[question], last_number_fallback=last_number_fallback)[0]
 
 
 def grade_batch(responses: Sequence[str], references: Sequence[str], *, strict: bool = False,
                 deadline_s: float = DEFAULT_DEADLINE_S,
                 questions: Sequence[str | None] | None = None,
-                num_workers: int | None = None) -> list[Grade]:
+                num_workers: int | None = None,
+                last_number_fallback: bool = False) -> list[Grade]:
   """Grades many items; symbolic checks run in parallel in the shared worker pool.
 
   Each item that needs sympy gets `deadline_s` seconds of wall-clock time in a worker, counted
@@ -206,7 +272,7 @@ def grade_batch(responses: Sequence[str], references: Sequence[str], *, strict: 
   prepared = []
   for response, reference, question in zip(responses, references, questions):
     try:
-      prepared.append(_prepare(response, reference, strict, question))
+      prepared.append(_prepare(response, reference, strict, question, last_number_fallback))
     except (Exception, RecursionError) as err:  # pylint: disable=broad-except
       # The cheap path is written not to raise; this is a last line of defence for GRPO runs.
       del err

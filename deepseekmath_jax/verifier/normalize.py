@@ -11,9 +11,12 @@ without looking at them (`25 m` = 25 km), ignores bracket types, and keeps `%` o
 2. `split_unit`: separates a trailing unit (`\\text{ cm}`, `^\\circ`, `\\$`, `%`, `dollars`) from the
    value and maps known units to a dimension and an exact scale factor (`units.py`), so that
    `25 m` vs `25 km` is a unit mismatch and `2 km` vs `2000 m` is the same quantity.
-3. `parse_answer`: builds a `Node` tree: scalars, text, option letters, ordered sequences (tuples,
-   intervals, vectors, with their brackets), sets, bare lists, unions, matrices, equations and
-   one-variable inequalities. Equivalence (`equivalence.py`) walks two trees.
+3. `parse_answer`: builds a `Node` tree: scalars, text, option letters (`\\textbf{(B)}`, `(B) 42`),
+   ordered sequences (tuples, intervals, vectors, with their brackets), sets (set-builder
+   notation as its condition), bare lists (with their "and"/"or"), unions, set differences,
+   matrices (also `\\mathbf{i}, \\mathbf{j}, \\mathbf{k}` vectors and a factor written outside),
+   equations (`\\approx` is one), relations (`<`, `\\le`, `\\neq`, chained), ratios and times
+   of day. Equivalence (`equivalence.py`) walks two trees.
 
 Everything here is plain string processing with linear-time scanning and anchored regexes, so it
 is safe to run in the calling process on untrusted text; nothing is evaluated.
@@ -33,6 +36,7 @@ _UNICODE = {
     "\u03c0": "\\pi ", "\u221e": "\\infty ", "\u2264": "\\le ", "\u2265": "\\ge ", "\u2260": "\\ne ",
     "\u222a": "\\cup ", "\u2229": "\\cap ", "\u00b1": "\\pm ", "\u2026": "\\dots ", "\u00b7": "\\cdot ",
     "\u2009": " ", "\u00a0": " ", "\u202f": " ", "\u00b2": "^2", "\u00b3": "^3",
+    "\u2248": "\\approx ", "\u2205": "\\emptyset ", "\u211d": "\\mathbb{R}", "\u2216": "\\setminus ",
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 _SPACING_RE = re.compile(r"(?<!\\)\\(?:[,:;!> ]|quad|qquad|displaystyle|textstyle|limits|nolimits)"
@@ -40,16 +44,23 @@ _SPACING_RE = re.compile(r"(?<!\\)\\(?:[,:;!> ]|quad|qquad|displaystyle|textstyl
 _SIZING_RE = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?:[lr])?(?![a-zA-Z])\.?")
 _FRAC_RE = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _DIGIT_GROUP_RE = re.compile(r"(?<=\d)(?:\{,\}|,\\!|,\\,|\\,|\\!|,\\ )\s*(?=\d{3}(?!\d))")
+# Digits grouped by spaces (`2 500 000`, SI style): every group after the first has 3 digits.
+_SPACE_GROUPS_RE = re.compile(r"^([-+]?\d{1,3}(?: \d{3})+)(?![\d.])")
+# `3{,}14`: the LaTeX decimal comma (a `{,}` before exactly 3 digits is a thousands separator).
+_DECIMAL_BRACE_COMMA_RE = re.compile(r"(?<=\d)\{,\}(?=\d)")
+# Unit vectors `\mathbf{i}`, `\vec{j}`, `\hat k`: rewritten to `\uniti` before wrappers go.
+_UNIT_VECTOR_RE = re.compile(
+    r"\\(?:mathbf|vec|hat|boldsymbol|bf|mathbfit)\s*(?:\{\s*\\?([ijk])\s*\}|([ijk])(?![a-zA-Z]))")
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _WRAPPER_RE = re.compile(r"\\(?:mathrm|mathbf|textbf|textit|mathit|mathsf|boldsymbol|mathnormal|"
                          r"rm|bf|operatorname)\s*(?=\{)")
 _DEGREE_RE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\u00b0")
 _TEXT_CMD_RE = re.compile(r"\\(?:text|textrm|mbox|textnormal|hbox)\s*\{")
 _CONNECTIVE_RE = re.compile(
-    r"\\text\{\s*(?:and|or|,)\s*\}|(?<![a-zA-Z\\])(?:and|or)(?![a-zA-Z])|;")
+    r"\\text\{\s*(?:and|or|,)\s*\}|(?<![a-zA-Z\\])(?:and|or)(?![a-zA-Z])|;|\\(?:wedge|vee|land|lor)(?![a-zA-Z])")
 _CHOICE_RE = re.compile(r"^\(?([A-Z])\)?$")
 _VAR_PREFIX_RE = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\s*\\in\s*")
-_INEQ_RE = re.compile(r"\\leq?(?![a-zA-Z])|\\geq?(?![a-zA-Z])|<=|>=|<|>")
+_INEQ_RE = re.compile(r"\\leq?(?![a-zA-Z])|\\geq?(?![a-zA-Z])|\\neq(?![a-zA-Z])|<=|>=|<|>")
 _BASE_RE = re.compile(r"^([0-9A-Za-z]+)_\{?(\d+)\}?$")
 _PERCENT_WORD_RE = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\s+percent)\s*$")
 _SIMPLE_VAR_RE = re.compile(r"^(?:[a-zA-Z](?:_\{?[\w]+\}?)?|[a-zA-Z]\([a-z]\)|\\[a-z]+)$")
@@ -60,10 +71,14 @@ _WORDS_RE = re.compile(r"^[A-Za-z]+(?:[ '-][A-Za-z]+)*$")
 class Node:
   """One parsed answer (or part of one).
 
-  kind: 'scalar' | 'text' | 'choice' | 'seq' | 'set' | 'list' | 'union' | 'matrix' | 'eq' | 'ineq'.
-  text: canonical LaTeX for scalars, lowercased words for text, the letter for choices.
+  kind: 'scalar' | 'text' | 'choice' | 'seq' | 'set' | 'list' | 'union' | 'matrix' | 'eq' | 'ineq'
+    | 'ratio' | 'time' | 'diff' (a set difference `A \\setminus B`).
+  text: canonical LaTeX for scalars, lowercased words for text, the letter for choices, "H:MM"
+    for times; for matrices the form it was written in ("" for an environment, "ijk" for
+    `a\\mathbf{i} + b\\mathbf{j}`, "scaled" for a factor written outside).
   items: children (sequence/set/list/union elements, equation sides, matrix rows as 'seq' nodes).
-  brackets: 2-char bracket pair for 'seq' ("()", "[)", "<>", ...); ineq operators for 'ineq'.
+  brackets: 2-char bracket pair for 'seq' ("()", "[)", "<>", ...); ineq operators for 'ineq'
+    ("<", "<=", ">", ">=", "!="); for times "am", "pm", "" (12-hour, unmarked) or "24".
   unit: canonical unit name, or "" when none. percent: the scalar carried a % sign.
   base: the subscript base of a numeral like 52_8 ("" when none).
   """
@@ -130,14 +145,23 @@ def clean(text: str) -> str:
   text = bold.group(1).strip() if bold else text  # Markdown bold: **73**.
   text = re.sub(r"\\sqrt\s*\(([^()]{1,40})\)", r"\\sqrt{\1}", text)
   text = _DIGIT_GROUP_RE.sub("", text)
+  text = _DECIMAL_BRACE_COMMA_RE.sub(".", text)
   text = _SIZING_RE.sub("", text)
   text = _SPACING_RE.sub(" ", text)
+  text = _SPACE_GROUPS_RE.sub(lambda m: m.group(1).replace(" ", ""), text.strip())
+  text = _UNIT_VECTOR_RE.sub(lambda m: "\\unit" + (m.group(1) or m.group(2)) + " ", text)
   text = _FRAC_RE.sub("\\\\frac", text)
   text = _replace_command_groups(text, _WRAPPER_RE)
   text = _DEGREE_RE.sub("\u00b0", text)
   text = re.sub(r"\\(?:le|leqslant)(?![a-zA-Z])", r"\\leq", text)
   text = re.sub(r"\\(?:ge|geqslant)(?![a-zA-Z])", r"\\geq", text)
-  text = re.sub(r"\\(?:ne)(?![a-zA-Z])", r"\\neq", text)
+  text = re.sub(r"\\(?:ne)(?![a-zA-Z])|!=|=/=", r"\\neq ", text)
+  text = re.sub(r"\\lt(?![a-zA-Z])", "<", text)
+  text = re.sub(r"\\gt(?![a-zA-Z])", ">", text)
+  text = re.sub(r"\\(?:varnothing|O)(?![a-zA-Z])|\\\{\s*\\\}", r"\\emptyset", text)
+  # `y \approx 14` is the relation `y = 14`; a leading `\approx` (or `=`) is dropped.
+  text = re.sub(r"^\s*(?:\\approx|\\sim|=)(?![a-zA-Z])\s*", "", text)
+  text = re.sub(r"\\approx(?![a-zA-Z])", "=", text)
   text = re.sub(r"\\(?:dots|ldots|cdots)(?![a-zA-Z])", r"\\dots", text)
   text = re.sub(r"\\infinity|(?<![a-zA-Z\\])infinity", r"\\infty", text)
   text = re.sub(r"\s+", " ", text).strip()
@@ -169,6 +193,10 @@ def split_top(text: str, separators: str = ",") -> list[str]:
     if char == "\\" and pos + 1 < len(text) and text[pos + 1] in "{}":
       depth += 1 if text[pos + 1] == "{" else -1
       pos += 2
+      continue
+    if char == "\\" and text.startswith(("\\langle", "\\rangle"), pos):
+      depth += 1 if text[pos + 1] == "l" else -1
+      pos += 7
       continue
     if char in "([{":
       depth += 1
@@ -227,13 +255,16 @@ def split_unit(text: str) -> tuple[str, str, bool]:
   return value, unit, percent
 
 
+_TOKEN_COMMAND = r"\\(?!(?:sqrt|frac|text|math|operatorname|over|begin|left)[a-z]*)[a-zA-Z]+(?![a-zA-Z])"
 _CANONICAL_REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\s+", " "),
     # Spaces go, except one between alphanumerics where it separates tokens (`\pi r`, `\log_2 8`).
     (r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])", ""),
-    (r"\\frac(\d)(\d)", r"\\frac{\1}{\2}"),
-    (r"\\frac\{([^{}]*)\}(\d)", r"\\frac{\1}{\2}"),
-    (r"\\frac(\d)\{", r"\\frac{\1}{"),
+    # `\frac` with one-token arguments (`\frac12`, `\frac\pi4`, `\frac{\pi}4`, `\frac ab`); a
+    # token is a digit, a letter or an argument-free command.
+    (rf"\\frac ?(\d|{_TOKEN_COMMAND}|(?<= )[a-zA-Z]) ?(\d|{_TOKEN_COMMAND}|[a-zA-Z])", r"\\frac{\1}{\2}"),
+    (rf"\\frac\{{([^{{}}]*)\}} ?(\d|{_TOKEN_COMMAND}|[a-zA-Z])", r"\\frac{\1}{\2}"),
+    (rf"\\frac ?(\d|{_TOKEN_COMMAND}|(?<= )[a-zA-Z]) ?\{{", r"\\frac{\1}{"),
     (r"\\sqrt(\d+|[a-zA-Z])", r"\\sqrt{\1}"),
     (r"([\^_])\{(\w)\}", r"\1\2"),
     (r"^\+", ""),
@@ -265,6 +296,8 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
   text = text.strip()
   if not text:
     raise ParseError("empty answer")
+  if _PLAIN_NUMBER_RE.fullmatch(text):
+    return Node("scalar", text=text)  # The common case (most references are integers).
   if depth == 0:
     if _CODE_RE.search(text):
       raise ParseError("not a math answer (code-like text)")
@@ -272,6 +305,9 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
     if unescaped.count("{") != unescaped.count("}"):
       raise ParseError("unbalanced braces")
     text = _VAR_PREFIX_RE.sub("", text)
+  time = _parse_time(text) if re.search(r"[:mM]|noon|clock", text) else None
+  if time is not None:
+    return time
   whole_text = re.fullmatch(r"\\(?:text|textrm|mbox|textnormal)\s*\{(.*)\}", text)
   if whole_text and "}" not in whole_text.group(1).replace("\\}", ""):
     inner = whole_text.group(1).strip()
@@ -280,6 +316,20 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
     text = inner
   if _THOUSANDS_RE.match(text.replace("\\$", "").strip()):
     text = text.replace(",", "")
+  braced = re.fullmatch(r"\{([^{}]*)\}", text)
+  if braced:  # `\textbf{(B)}` leaves `{(B)}`.
+    text = braced.group(1).strip()
+  choice = _LABELLED_CHOICE_RE.match(_TEXT_GROUP_RE.sub(r"\1", text).replace("{", "").replace(
+      "}", "")) if "(" in text or len(text) < 12 else None
+  if choice:
+    return Node("choice", text=next(letter for letter in choice.groups() if letter))
+  in_brackets = re.fullmatch(r"[\[(]\s*(\\begin\{(array|matrix)\}.*\\end\{\2\})\s*[\])]", text,
+                             flags=re.S)
+  if in_brackets:
+    return parse_answer(in_brackets.group(1), depth=depth + 1)
+  scaled = re.fullmatch(r"([^=&]+?)\s*(\\begin\{([pbvBV]?matrix|array)\}.*\\end\{\3\})", text, flags=re.S)
+  if scaled and not re.search(r"\\end\{", scaled.group(1)):
+    return _scaled_matrix(scaled.group(1), parse_answer(scaled.group(2), depth=depth + 1), depth)
 
   # Bare lists: "1, 2", "2 and 3", "\text{A, C}".
   listed = _CONNECTIVE_RE.sub(",", text)
@@ -298,7 +348,13 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
       rest = Node("list", items=tuple(parse_answer(p, depth=depth + 1)
                                       for p in [rhs] + parts[1:]))
       return Node("eq", items=(parse_answer(lhs, depth=depth + 1), rest))
-    return Node("list", items=_parse_items(parts, depth))
+    # "x > 2 and x < 5" joins relations by "and" only: an intersection, kept apart by `text`.
+    # "or" marks a union whatever the pieces.
+    joined_by_or = bool(re.search(r"(?<![a-zA-Z\\])or(?![a-zA-Z])|\\vee|\\lor", text))
+    joined_by_and = bool(re.search(r"(?<![a-zA-Z\\])and(?![a-zA-Z])|\\wedge|\\land", text)) and not (
+        joined_by_or or re.search(r"[,;]", text))
+    connective = "or" if joined_by_or else ("and" if joined_by_and else "")
+    return Node("list", text=connective, items=_parse_items(parts, depth))
 
   if "\\cup" in text:
     pieces = [p.strip() for p in re.split(r"\\cup(?![a-zA-Z])", text)]
@@ -330,6 +386,9 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
     if open_ == "\\{":
       if not inner:
         return Node("set", items=())
+      builder = _SET_BUILDER_RE.match(inner)
+      if builder:  # {x : -3 <= x <= 3}: the set its condition describes.
+        return parse_answer(builder.group(1), depth=depth + 1)
       return Node("set", items=_parse_items(items, depth))
     if len(items) > 1 or open_ != close.replace(")", "(").replace("]", "["):
       brackets = ("<" if open_ == "\\langle" else open_) + (">" if close == "\\rangle" else close)
@@ -341,10 +400,22 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
   # Equations and inequalities at the top level.
   if "=" in text and "\\neq" not in text and not _INEQ_RE.search(text):
     sides = [s for s in split_top(text, "=")]
-    if all(sides) and len(sides) <= 4:
+    if all(sides) and 2 <= len(sides) <= 4:
       return Node("eq", items=tuple(parse_answer(s, depth=depth + 1) for s in sides))
-  if _INEQ_RE.search(text):
+  if _INEQ_RE.search(text) or "\\neq" in text:
     return _parse_inequality(text, depth)
+  if "\\setminus" in text or "\\backslash" in text:
+    left, _, right = re.split(r"(\\setminus|\\backslash)(?![a-zA-Z])", text, maxsplit=1)
+    if left.strip() and right.strip():
+      return Node("diff", items=(parse_answer(left, depth=depth + 1),
+                                 parse_answer(right, depth=depth + 1)))
+  ratio = split_top(text.replace("\\colon", ":"), ":")
+  if len(ratio) > 1 and all(ratio):
+    return Node("ratio", items=tuple(parse_answer(p, depth=depth + 1) for p in ratio))
+  if "\\unit" in text:
+    vector = _unit_vector(text, depth)
+    if vector is not None:
+      return vector
 
   if "\\pm" in text or "\\mp" in text:
     plus = re.sub(r"\\(?:pm|mp)(?![a-zA-Z])", "+", text, count=1)
@@ -354,6 +425,78 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
                                  parse_answer(minus, depth=depth + 1)))
 
   return _parse_scalar(text)
+
+
+_SET_BUILDER_RE = re.compile(
+    r"^[a-zA-Z]\s*(?:\\in\s*\\mathbb\{?R\}?\s*)?(?::|\\mid|\|)\s*(.+)$")
+_TEXT_GROUP_RE = re.compile(r"\\(?:text|textrm|mathrm|mbox|textnormal)\s*\{([^{}]*)\}")
+_TIME_RE = re.compile(
+    r"^(\d{1,2})(?::(\d{2}))?(?::\d{2})?\s*(?:([ap])\.?\s?m\.?|(o'?\s?clock))?$", re.IGNORECASE)
+_LABELLED_CHOICE_RE = re.compile(
+    r"^\s*(?:(?i:option|choice|answer)\s*:?\s*)?\(([A-E])\)(?:\s+[^-+*/^=<>\s].*)?$|"
+    r"^\s*(?i:option|choice|answer)\s*:?\s*([A-E])\)?\s*$|^\s*([A-E])\)\s*$")
+
+
+def _parse_time(text: str) -> Node | None:
+  """`7:45`, `7:45 p.m.`, `\\text{7:45 PM}`, `19:45`, `6 a.m.`, `6 o'clock` -> Node('time')."""
+  plain = re.sub(r"\s+", " ", _TEXT_GROUP_RE.sub(r" \1 ", text)).strip()
+  plain = re.sub(r"^(?:12(?::00)? )?noon$", "12:00 pm", plain, flags=re.IGNORECASE)
+  plain = re.sub(r"^(?:12(?::00)? )?midnight$", "12:00 am", plain, flags=re.IGNORECASE)
+  match = _TIME_RE.match(plain)
+  if match is None:
+    return None
+  hour_text, minutes, half, oclock = match.groups()
+  if minutes is None and not half and not oclock:
+    return None
+  hour, minute = int(hour_text), int(minutes or 0)
+  if hour > 24 or minute >= 60 or (half and not 1 <= hour <= 12):
+    return None
+  if half:
+    form = half.lower() + "m"
+  elif hour == 0 or hour > 12 or (hour_text.startswith("0") and minutes is not None):
+    form = "24"
+  else:
+    form = ""
+  return Node("time", text=f"{hour}:{minute:02d}", brackets=form)
+
+
+def _unit_vector(text: str, depth: int) -> Node | None:
+  """`3\\uniti - \\unitj + 2\\unitk` (from `\\mathbf{i}` ...) -> a column vector."""
+  terms = re.findall(r"([-+]?[^-+]*?)\\unit([ijk])", text.replace(" ", ""))
+  rest = re.sub(r"([-+]?[^-+]*?)\\unit([ijk])", "", text.replace(" ", ""))
+  if not terms or rest.strip("+ "):
+    return None
+  coefficients: dict[str, str] = {}
+  for coefficient, axis in terms:
+    coefficient = coefficient.replace("\\cdot", "").replace("*", "")
+    if coefficient in ("", "+"):
+      coefficient = "1"
+    elif coefficient == "-":
+      coefficient = "-1"
+    if axis in coefficients:
+      return None
+    coefficients[axis] = coefficient
+  axes = "ijk" if "k" in coefficients else "ij"
+  rows = tuple(Node("seq", items=(parse_answer(coefficients.get(axis, "0"), depth=depth + 1),),
+                    brackets="[]") for axis in axes)
+  return Node("matrix", text="ijk", items=rows)
+
+
+def _scaled_matrix(factor: str, matrix: Node, depth: int) -> Node:
+  """`\\frac12 \\begin{pmatrix}2\\\\4\\end{pmatrix}`: the factor is multiplied into each entry."""
+  if matrix.kind != "matrix":
+    raise ParseError("a factor before something that is not a matrix")
+  factor = factor.strip()
+  factor = {"-": "-1", "+": "1"}.get(factor, factor)  # `-\begin{pmatrix}...`: a sign is a factor.
+  rows = []
+  for row in matrix.items:
+    cells = []
+    for cell in row.items:
+      if cell.kind != "scalar" or cell.unit or cell.percent:
+        raise ParseError("unsupported matrix entry")
+      cells.append(parse_answer(f"({factor})\\cdot({cell.text})", depth=depth + 1))
+    rows.append(Node("seq", items=tuple(cells), brackets="[]"))
+  return Node("matrix", text="scaled", items=tuple(rows))
 
 
 def _parse_items(parts: list[str], depth: int) -> tuple[Node, ...]:
@@ -374,13 +517,14 @@ def _parse_inequality(text: str, depth: int) -> Node:
   if len(parts) > 3 or not all(p.strip() for p in parts):
     raise ParseError("unsupported inequality")
   canon = {"<": "<", ">": ">", "\\le": "<=", "\\leq": "<=", "<=": "<=", "\\ge": ">=",
-           "\\geq": ">=", ">=": ">="}
+           "\\geq": ">=", ">=": ">=", "\\neq": "!="}
   return Node("ineq", items=tuple(parse_answer(p, depth=depth + 1) for p in parts),
               brackets=" ".join(canon[o] for o in ops))
 
 
-_CODE_RE = re.compile(r"__\w|\bimport\b|\blambda\b|\('|\b(?:exec|eval|system)\s*\(")
-_NOT_MATH_RE = re.compile(r"__|[\"`#@?;]|\('|\bimport\b|\blambda\b")
+# `\lambda` is a Greek letter; a bare `lambda` is Python.
+_CODE_RE = re.compile(r"__\w|\bimport\b|(?<!\\)\blambda\b|\('|\b(?:exec|eval|system)\s*\(")
+_NOT_MATH_RE = re.compile(r"__|[\"`#@?;]|\('|\bimport\b|(?<!\\)\blambda\b")
 
 
 def _parse_scalar(text: str) -> Node:
@@ -407,6 +551,38 @@ def _parse_scalar(text: str) -> Node:
   return Node("scalar", text=canonical(value), unit=unit, percent=percent, base=base)
 
 
+_LABEL_DECORATION_RE = re.compile(
+    r"_\{[^{}]*\}|_\\?\w+|\\(?:angle|measuredangle|overline|overrightarrow|overleftrightarrow|vec|"
+    r"widehat|triangle|arc|overarc|mathbf|hat|bar|mathrm)(?![a-zA-Z])|[|{}' ]|\^\{?\\prime\}?")
+_GREEK_RE = re.compile(r"\\(?:alpha|beta|gamma|delta|theta|phi|varphi|psi|omega|lambda|mu|sigma|rho|"
+                       r"tau|Delta|Theta|Phi|Omega)(?![a-zA-Z])")
+_FUNCTION_CALL_RE = re.compile(
+    r"^([a-zA-Z](?:_\{?\w+\}?)?(?:\^\{?-1\}?|')?)\(([a-z](?:,[a-z])*)\)$")
+
+
+def is_label(node: Node) -> bool:
+  """True for the name part of a labelled answer: `x`, `PQ`, `|PQ|`, `V_1`, `\\angle ABC`, `f(x)`,
+  `\\mathbf{A}\\mathbf{x}`, a tuple of names `(a, b)` or a ratio of names `V_1:V_2`."""
+  if node.kind in ("seq", "ratio"):
+    return bool(node.items) and all(is_label(item) for item in node.items)
+  if node.kind == "text":  # \text{Area} = 12
+    return bool(re.fullmatch(r"[a-z][a-z ]{0,30}", node.text))
+  if node.kind == "choice":  # `\mathbf{M} = ...`: a capital letter on its own reads as a choice.
+    return True
+  if node.kind != "scalar" or node.unit or node.percent or node.base:
+    return False
+  if _FUNCTION_CALL_RE.match(node.text):
+    return True
+  stripped = _GREEK_RE.sub("a", _LABEL_DECORATION_RE.sub("", node.text))
+  return bool(re.fullmatch(r"[A-Za-z]{1,6}", stripped))
+
+
+def function_call(node: Node) -> tuple[str, str] | None:
+  """(name, argument list) of a label like `g(t)`; None for other labels."""
+  match = _FUNCTION_CALL_RE.match(node.text) if node.kind == "scalar" else None
+  return (match.group(1), match.group(2)) if match else None
+
+
 def is_simple_variable(node: Node) -> bool:
   """True for an equation side like `x`, `a_1`, `f(x)`: the name of what is being answered."""
   return node.kind == "scalar" and bool(_SIMPLE_VAR_RE.match(node.text)) and not node.unit
@@ -429,13 +605,17 @@ def answer_key(node: Node) -> str:
     return text + ("_" + node.base if node.base else "") + ("%" if node.percent else "")
   if node.kind in ("text", "choice"):
     return f"{node.kind}:{node.text}"
+  if node.kind == "time":
+    return f"time:{node.text}{node.brackets}"
+  if node.kind in ("ratio", "diff", "ineq"):
+    return f"{node.kind}:{node.brackets}:" + "|".join(answer_key(item) for item in node.items)
   if node.kind == "eq":
     if len(node.items) == 2 and is_simple_variable(node.items[0]):
       return answer_key(node.items[1])
     return "=".join(answer_key(item) for item in node.items)
   keys = [answer_key(item) for item in node.items]
   if node.kind in ("set", "list", "union"):
-    return node.kind[0] + "{" + ",".join(sorted(keys)) + "}"
+    return node.kind[0] + node.text + "{" + ",".join(sorted(keys)) + "}"
   if node.kind == "matrix":
     return "M[" + ";".join(keys) + "]"
   return node.brackets[:1] + ",".join(keys) + node.brackets[1:]

@@ -17,6 +17,7 @@ Equality is decided by value, not by `simplify`, which is slow and incomplete:
 from __future__ import annotations
 
 import random
+import re
 from fractions import Fraction
 
 import sympy
@@ -24,6 +25,7 @@ from latex2sympy2_extended import latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
 from deepseekmath_jax.verifier import equivalence
+from deepseekmath_jax.verifier import labels
 from deepseekmath_jax.verifier.equivalence import Context
 from deepseekmath_jax.verifier.equivalence import Outcome
 
@@ -43,8 +45,23 @@ class SymbolicParseError(ValueError):
   pass
 
 
+_DEGREES_INSIDE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*\u00b0")
+_CIS_RE = re.compile(r"(?:\\operatorname|\\text|\\mathrm)?\s*\{?\\?cis\}?\s*\\?\(([^()]{1,80})\\?\)")
+
+
+def _angles_in_radians(text: str) -> str:
+  """`\\cos 60°` and `\\operatorname{cis}(\\pi/3)` inside an expression: degrees become radians and
+  cis(t) becomes cos t + i sin t (a complex number in polar form)."""
+  if "cis" in text:
+    text = _CIS_RE.sub(r"(\\cos(\1)+i\\sin(\1))", text)
+  if "\u00b0" in text:
+    text = _DEGREES_INSIDE_RE.sub(r"(\1\\pi/180)", text)
+  return text
+
+
 def parse(text: str) -> sympy.Basic:
   """LaTeX -> sympy via latex2sympy2_extended; raises SymbolicParseError."""
+  text = _angles_in_radians(text)
   try:
     expr = latex2sympy(text, normalization_config=None, conversion_config=_CONVERSION)
   except Exception as err:  # pylint: disable=broad-except  # The parser raises many types.
@@ -53,7 +70,38 @@ def parse(text: str) -> sympy.Basic:
     raise SymbolicParseError("not a scalar")
   if not isinstance(expr, sympy.Expr):
     raise SymbolicParseError(f"not an expression: {type(expr).__name__}")
+  # `a_{m}` and `a_m` are one symbol; a sum's summand is expanded so that commuted or
+  # distributed products inside it compare structurally (evaluating a symbolic-bound sum at
+  # random points is what blows up).
+  renames = {symbol: sympy.Symbol(symbol.name.replace("{", "").replace("}", ""))
+             for symbol in expr.free_symbols if "{" in symbol.name}
+  if renames:
+    expr = expr.xreplace(renames)
+  if expr.has(sympy.Sum, sympy.Product):
+    expr = expr.replace(lambda e: isinstance(e, (sympy.Sum, sympy.Product)),
+                        lambda e: e.func(sympy.expand(e.function), *e.limits))
   return expr
+
+
+def _count_factors(expr: sympy.Expr) -> int:
+  """Non-constant factors of a product as written, with multiplicity: (x-1)^2 (x+1) has 3."""
+  if isinstance(expr, sympy.Mul):
+    return sum(_count_factors(arg) for arg in expr.args)
+  if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp > 0:
+    return _count_factors(expr.base) * int(expr.exp)
+  return 0 if expr.is_number else 1
+
+
+def _complex_form(text: str) -> str:
+  if re.search(r"e\^|\\exp|cis|\\cos.*\\sin", text):
+    return "polar"
+  if re.search(r"\\sqrt\{?\s*-", text):
+    return "root"
+  return "rectangular"
+
+
+def _has_sum(expr: sympy.Expr) -> bool:
+  return expr.has(sympy.Sum, sympy.Product, sympy.Integral)
 
 
 def _magnitude(value) -> float:
@@ -148,6 +196,31 @@ def compare(pred_text: str, ref_text: str, pred_scale: Fraction, ref_scale: Frac
   if "j" in pred_names and "i" not in pred_names and "i" in ref_names and "j" not in ref_names:
     pred = pred.subs(sympy.Symbol("j"), sympy.Symbol("i"))
     status_if_equal = equivalence.RELAXED  # i vs j: the same number, another notation.
+    pred_names = (pred_names - {"j"}) | {"i"}
+  reason_if_equal = "format_mismatch"
+  if (pred_names | ref_names) and (pred_names | ref_names) <= {"i", "e"}:
+    # Constants with i (and e): complex numbers in any form (2i, \sqrt{-4}, 2e^{i\pi/3}).
+    constants = {sympy.Symbol("i"): sympy.I, sympy.Symbol("e"): sympy.E}
+    pred, ref = pred.xreplace(constants), ref.xreplace(constants)
+    pred_names = ref_names = set()
+    if _complex_form(pred_text) != _complex_form(ref_text):
+      status_if_equal = equivalence.RELAXED
+  elif (len(pred_names) == len(ref_names) == 1 and pred_names != ref_names
+        and not {"i", "e"} & (pred_names | ref_names)):
+    # The only free variable renamed (g(s) for g(t)): relaxed only, and not when the question
+    # uses both names (then they are two quantities).
+    pred_name, ref_name = next(iter(pred_names)), next(iter(ref_names))
+    if labels.distinct_in_question(pred_name, ref_name, ctx.question_symbols):
+      return Outcome(equivalence.UNEQUAL, "variable_mismatch")
+    pred = pred.xreplace({sympy.Symbol(pred_name): sympy.Symbol(ref_name)})
+    status_if_equal, reason_if_equal = equivalence.RELAXED, "variable_mismatch"
+  if (_has_sum(pred) or _has_sum(ref)) and pred_scale != PROPORTIONAL:
+    # Sums, products and integrals with symbolic bounds: structural equality only.
+    same = sympy.simplify(pred - ref) == 0 if not (pred.free_symbols or ref.free_symbols) else (
+        pred * _rational(pred_scale) == ref * _rational(ref_scale))
+    if same:
+      return Outcome(status_if_equal, reason_if_equal if status_if_equal != "equal" else "")
+    return Outcome(equivalence.UNEQUAL, "wrong_value")
   if pred_scale == PROPORTIONAL:
     same = _proportional(pred, ref)
   else:
@@ -169,9 +242,21 @@ def compare(pred_text: str, ref_text: str, pred_scale: Fraction, ref_scale: Frac
           return rounded
   if same is None:
     return Outcome(equivalence.UNEQUAL, "parse_error")
+  if same and pred.free_symbols and pred_scale != PROPORTIONAL:
+    if ctx.factor_task and (_count_factors(pred) < _count_factors(ref) or abs(
+        pred.as_coeff_Mul()[0]) != abs(ref.as_coeff_Mul()[0])):
+      # Not factored completely: fewer factors, or a common numeric factor left inside one.
+      return Outcome(equivalence.UNEQUAL, "task_form_mismatch")
+    if (ctx.expand_task and isinstance(ref, sympy.Add) and not isinstance(pred, sympy.Add)
+        and _count_factors(pred) > 1):
+      return Outcome(equivalence.UNEQUAL, "task_form_mismatch")  # A product for "expand".
   if same:
-    return Outcome(status_if_equal, "format_mismatch" if status_if_equal != "equal" else "")
+    return Outcome(status_if_equal, reason_if_equal if status_if_equal != "equal" else "")
   return Outcome(equivalence.UNEQUAL, "wrong_value")
+
+
+def _rational(value: Fraction) -> sympy.Rational:
+  return sympy.Rational(value.numerator, value.denominator)
 
 
 def warm_up() -> None:

@@ -29,6 +29,7 @@ _ALIASES = {
     "second": "s", "sec": "s", "s": "s", "minute": "min", "min": "min", "hour": "h", "hr": "h",
     "h": "h", "day": "day", "week": "week", "month": "month", "year": "year", "yr": "year",
     "dollar": "dollar", "usd": "dollar", "cent": "cent", "degree": "degree", "deg": "degree",
+    "radian": "rad", "rad": "rad",
     "liter": "L", "litre": "L", "l": "L", "milliliter": "mL", "millilitre": "mL", "ml": "mL",
     "gallon": "gal", "gal": "gal",
 }
@@ -42,6 +43,9 @@ _UNITS = {
     "month": ("month", Fraction(1)), "year": ("year", Fraction(1)),
     "dollar": ("money", Fraction(1)), "cent": ("money", Fraction(1, 100)),
     "degree": ("angle", Fraction(1)),
+    # A radian is 180/pi degrees, not a rational factor: angles in the two units are compared by
+    # `equivalence` through their values (60 degrees vs \pi/3), never by a unit factor.
+    "rad": ("angle in radians", Fraction(1)),
     "L": ("length^3", Fraction(1, 1000)), "mL": ("length^3", Fraction(1, 1000000)),
     "gal": ("length^3", Fraction(3785411784, 10**12)),
 }
