@@ -29,7 +29,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.seed_path = ""               # positive math text: jsonl (text | problem+solution |
                                  # question+answer), .txt/.md, HTML; files or folders
   c.seed_max_docs = 500 if tiny else 0  # 0 = all
+  c.seed_passage_words = 200     # longer seed texts (real pages) are cut into passages of this
+                                 # many words, so a page weighs by its length (0 = off)
   c.negative_path = ""           # optional extra negatives (same formats as seed_path)
+  c.labels_path = ""             # optional jsonl of {doc_id|source|file|url, label: math|non-math}:
+                                 # precision/recall per recall iteration in the report
   c.classifier_path = ""         # beam: a saved classifier (<workdir>/classifier/iteration_N)
   c.data_dir = "../shared/data"  # where the default decontamination benchmarks live
   c.num_workers = 0              # processes for extraction; 0 = all cores
@@ -56,6 +60,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       balance=True,              # weight classes equally (the paper's seed was balanced)
       buckets=(1 << 15) if tiny else (1 << 18),  # hashed n-gram rows (not given in the paper)
       max_tokens=500 if tiny else 2000,          # words read per document
+      # Token classes (<tex-command>, <math-span>, <math-symbol>, <theorem-word>) and TeX's
+      # \( \) \[ \] read as `$`: the classifier sees mathematics, not only word n-grams.
+      math_features=True,
   ))
   c.recall = ml_collections.ConfigDict(dict(
       iterations=2 if tiny else 4,     # §2.1: four iterations
@@ -64,7 +71,19 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       crossfit=True,                   # score drawn negatives with the other fold's model
       heldout_fraction=0.1,            # classifier metrics on a held-out split
       select="threshold",              # threshold | budget (top pages up to token_budget)
-      threshold=0.5,
+      threshold=0.5,                   # p(math) to keep a page, unless calibrated:
+      # a labels file (labels_path format) of pool pages set aside to calibrate: each
+      # iteration's threshold maximizes F1 on them (recall.calibrate_threshold), >= the floor.
+      # The labelled evaluation (labels_path) leaves these pages out.
+      calibration_labels="",
+      threshold_floor=0.05,
+      # Positive-unlabelled correction (Elkan & Noto 2008): the drawn negatives are unlabelled
+      # pool pages, so the score estimates p(labelled | x) = c p(math | x), with c the mean
+      # score of held-out seed documents (heldout_fraction > 0); keep p(math | x) >= threshold,
+      # i.e. score >= c threshold. calibration_labels, when given, override it. Off: when the
+      # classifier is unsure (c near 0.5, as on the smoke pipeline's 60-problem seed) the cut
+      # falls to about threshold / 2 and keeps every page (README, corpus section).
+      pu_correction=False,
       token_budget=0,
       domain_threshold=0.10,           # §2.1: domains with over 10% of pages collected
       min_domain_pages=3,

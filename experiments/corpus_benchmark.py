@@ -3,6 +3,13 @@
   python experiments/corpus_benchmark.py --pool=../shared/data/web/pages,../shared/data/web/warc \
       --data_dir=../shared/data
 
+With `--labelled`, instead: precision and recall of the corpus stage (tiny config) against the
+labels of ../shared/data/web/manifest.jsonl, for each lever on the same pool and the same
+seed/evaluation split of the labelled math pages (one run, so the figures compare):
+
+  python experiments/corpus_benchmark.py --labelled --data_dir=../shared/data
+  python experiments/corpus_benchmark.py --labelled --calibration_fraction=0  # the test's split
+
 Every stage runs in this one process (one core), over the same documents, so the rates add up
 to the cost of one document per core; the local runner divides the extraction-side stages
 (read .. classifier tokens) over its worker processes.
@@ -27,6 +34,11 @@ _POOL = flags.DEFINE_string("pool", "../shared/data/web/pages,../shared/data/web
                             "Pool files/folders.")
 _DATA = flags.DEFINE_string("data_dir", "../shared/data", "Benchmarks for decontamination.")
 _SEED = flags.DEFINE_integer("seed_docs", 2000, "MATH train documents to train the classifier.")
+_LABELLED = flags.DEFINE_bool("labelled", False, "Precision/recall per lever instead of speed.")
+_CALIBRATION = flags.DEFINE_float(
+    "calibration_fraction", 1 / 3, "--labelled: share of the labelled pages (each label) set "
+    "aside to calibrate the threshold; 0 skips the calibrated levers.")
+_MAX_TOKENS = flags.DEFINE_integer("max_tokens", 2000, "--labelled: classifier words per page.")
 
 
 def _timed(name: str, fn, items: list, results: dict, unit_bytes: int | None = None):
@@ -41,8 +53,83 @@ def _timed(name: str, fn, items: list, results: dict, unit_bytes: int | None = N
   return out
 
 
+def labelled_levers() -> None:
+  """Each lever alone and together, on one split of the labelled pages (module docstring)."""
+  import importlib.util
+  import os
+  import tempfile
+
+  from absl import logging
+  from deepseekmath_jax.corpus import labels as labels_lib
+  from deepseekmath_jax.corpus import pipeline
+
+  logging.set_verbosity(logging.WARNING)
+  # Negatives are drawn by document identity, so relative and absolute paths give the same run.
+  data = os.path.abspath(_DATA.value)
+  manifest = os.path.join(data, "web", "manifest.jsonl")
+  seed_pages, calibration_pages, eval_pages = labels_lib.split_pages(manifest, 1 / 3,
+                                                                     _CALIBRATION.value)
+  tmp = tempfile.mkdtemp()
+  eval_labels, calibration_labels = (os.path.join(tmp, n) for n in ("eval.jsonl", "cal.jsonl"))
+  warc = readers.list_inputs(os.path.join(data, "web", "warc"))  # labelled non-math files
+  labels_lib.write_subset(manifest, eval_pages + warc, eval_labels)
+  labels_lib.write_subset(manifest, calibration_pages, calibration_labels)
+  pool = ",".join(calibration_pages + eval_pages + warc)
+  spec = importlib.util.spec_from_file_location("corpus_config", os.path.join(
+      os.path.dirname(__file__), "..", "configs", "corpus.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+
+  def seed(n: int, pages: list[str]) -> str:
+    path = os.path.join(tmp, f"seed_{n}_{len(pages)}.jsonl")
+    with open(path, "w") as f:
+      for name in ("math/math_train.jsonl", "gsm8k/train.jsonl"):
+        with open(os.path.join(data, name)) as rows:
+          f.writelines(line for _, line in zip(range(n), rows))
+    return ",".join([path] + pages)
+
+  levers = [  # name, problems per source, seed pages, passage words, math_features, calibrated,
+    # positive-unlabelled correction
+      ("words, problems seed (before)", 250, [], 0, False, False, False),
+      ("calibrated threshold", 250, [], 0, False, True, False),
+      ("math features", 250, [], 0, True, False, False),
+      ("seed mix (pages + problems)", 100, seed_pages, 0, False, False, False),
+      ("seed mix, pages as 200-word passages", 100, seed_pages, 200, False, False, False),
+      ("math features + seed mix", 100, seed_pages, 0, True, False, False),
+      ("math features + seed mix as passages", 100, seed_pages, 200, True, False, False),
+      ("math features + seed mix as passages + PU correction (default)", 100, seed_pages, 200,
+       True, False, True),
+      ("default + calibrated threshold", 100, seed_pages, 200, True, True, True),
+  ]
+  print(f"seed pages {len(seed_pages)}, calibration pages {len(calibration_pages)}, "
+        f"evaluation pages {len(eval_pages)} (+ WARC); classifier words {_MAX_TOKENS.value}")
+  print("| lever | math kept | non-math kept | precision | recall | F1 | thresholds |")
+  print("|---|---|---|---|---|---|---|")
+  for i, (name, n, pages, passage_words, features, calibrated, pu) in enumerate(levers):
+    if calibrated and not calibration_pages:
+      continue
+    config = module.get_config("tiny")
+    config.pool, config.seed_path, config.data_dir = pool, seed(n, pages), data
+    config.labels_path, config.num_workers = eval_labels, 2
+    config.classifier.math_features = features
+    config.seed_passage_words = passage_words
+    config.classifier.max_tokens = _MAX_TOKENS.value
+    config.recall.calibration_labels = calibration_labels if calibrated else ""
+    config.recall.pu_correction = pu
+    report = pipeline.run(config, os.path.join(tmp, f"run{i}"))
+    f = report["labels"]["final"]
+    thresholds = "/".join(f"{it['threshold']:.2f}" for it in report["recall"]["iterations"])
+    print(f"| {name} | {f['math_kept']}/{f['math']} | {f['non_math_kept']}/{f['non_math']} | "
+          f"{f['precision']:.3f} | {f['recall']:.3f} | {f['f1']:.3f} | {thresholds} |")
+    print("  missed:", ", ".join(f"{m['source'][:28]} {m['stage']} {m['score']}"
+                                 for m in report["labels"]["missed_math"]), flush=True)
+
+
 def main(argv):
   del argv
+  if _LABELLED.value:
+    labelled_levers()
+    return
   results: dict = {}
   inputs = readers.list_inputs(_POOL.value)
   start = time.perf_counter()
@@ -58,6 +145,9 @@ def main(argv):
   _timed("exact hash", dedup.text_hash, texts, results)
   sigs = _timed("minhash (128 perm)", lambda t: dedup.minhash_signature(t, 128, 5), texts,
                 results)
+  # The word view alone (math_features=False), for comparison; not counted in the total.
+  _timed("classifier tokens (words)", lambda t: classifier_lib.doc_hashes(t, 2000, False),
+         texts, results)
   hashes = _timed("classifier tokens+hash", lambda t: classifier_lib.doc_hashes(t, 2000), texts,
                   results)
   start = time.perf_counter()
@@ -85,7 +175,7 @@ def main(argv):
                                          pruned_generic_grams=index.pruned)
   _timed("decontam check", index.check, texts, results)
   per_doc = sum(1.0 / v["docs_per_s_per_core"] for k, v in results.items()
-                if "docs_per_s_per_core" in v)
+                if "docs_per_s_per_core" in v and k != "classifier tokens (words)")
   results["all per-document stages"] = dict(docs_per_s_per_core=round(1.0 / per_doc, 1))
   print(json.dumps(results, indent=1))
 

@@ -79,3 +79,31 @@ def test_hashes_are_stable_across_processes():
                        env={"PYTHONHASHSEED": "123", "PATH": ""}, cwd=Path(__file__).parents[1])
   here = int(tokens.ngram_hashes(tokens.token_hashes(["x", "+", "y"]), 2)[1])
   assert int(out.stdout) == here
+
+
+def test_math_token_view_classes_and_delimiters():
+  text = r"Lemma. For \(x \in \mathbb{R}\) and ∀ y ∈ ℝ, \[ a = b \]."
+  words = tokens.feature_tokens(text)
+  n = words.index(tokens.THEOREM_CLASS)
+  assert words[:n].count("$") == 4 and "\\(" not in words  # \( \) \[ \] read as $
+  assert sorted(words[n:]) == sorted(
+      [tokens.THEOREM_CLASS] + [tokens.SPAN_CLASS] * 4 + [tokens.TEX_CLASS] * 2 +
+      [tokens.SYMBOL_CLASS] * 3)
+  plain = tokens.feature_tokens(text, math_features=False)  # the word view
+  assert "$" not in plain and not any(t.startswith("<") for t in plain)
+  assert tokens.feature_tokens(text, 3) == ["lemma", ".", "for", tokens.THEOREM_CLASS]
+  assert len(C.doc_hashes(text, 2000)) == len(words)
+  assert len(C.doc_hashes(text, 2000, math_features=False)) == len(plain)
+
+
+def test_saved_classifier_keeps_its_view_and_threshold(tmp_path):
+  config = C.ClassifierConfig(dim=8, buckets=64, epochs=1, min_count=1, math_features=False)
+  model = C.MathClassifier.train([C.doc_hashes("x + y", 100, False)], [1], config)
+  model.save(str(tmp_path / "m"), threshold=0.3)
+  assert C.MathClassifier.load(str(tmp_path / "m")).config.math_features is False
+  assert C.saved_threshold(str(tmp_path / "m")) == 0.3
+  saved = json.loads((tmp_path / "m.json").read_text())
+  del saved["math_features"], saved["threshold"]  # a classifier saved before the token classes
+  (tmp_path / "m.json").write_text(json.dumps(saved))
+  assert C.MathClassifier.load(str(tmp_path / "m")).config.math_features is False
+  assert C.saved_threshold(str(tmp_path / "m")) is None

@@ -89,3 +89,11 @@ def test_seed_formats(tmp_path):
   (tmp_path / "d.jsonl").write_text(json.dumps({"other": 1}) + "\n")
   with pytest.raises(ValueError, match=r"d.jsonl:1"):
     readers.read_seed(str(tmp_path))
+
+
+def test_split_passages():
+  page = " ".join(f"w{i}" for i in range(450))
+  assert readers.split_passages(["short problem", page], 200) == [
+      "short problem", " ".join(f"w{i}" for i in range(200)),
+      " ".join(f"w{i}" for i in range(200, 400)), " ".join(f"w{i}" for i in range(400, 450))]
+  assert readers.split_passages([page], 0) == [page]

@@ -2,7 +2,8 @@
 
 readers (WARC/WET/HTML/jsonl) -> html_to_text (+ mathml) -> dedup -> recall (classifier,
 domain discovery) -> decontam -> shards + report. `pipeline.run` is the local runner,
-`beam_pipeline.run` the Apache Beam one; `read_corpus(dir)` reads what a run kept.
+`beam_pipeline.run` the Apache Beam one; `read_corpus(dir)` reads what a run kept; `labels`
+measures a run's precision and recall against labelled pages.
 """
 
 from deepseekmath_jax.corpus.shards import read_corpus

@@ -37,6 +37,7 @@ from absl import logging
 from deepseekmath_jax.corpus import classifier as classifier_lib
 from deepseekmath_jax.corpus import dedup
 from deepseekmath_jax.corpus import readers
+from deepseekmath_jax.corpus import recall
 from deepseekmath_jax.corpus import report as report_lib
 from deepseekmath_jax.corpus import shards
 from deepseekmath_jax.corpus import stages
@@ -71,7 +72,8 @@ def _apply_drops(joined: tuple[str, dict], reason: str) -> Iterable[dict]:
 def train_on_driver(config: Any, inputs: list[str]) -> classifier_lib.MathClassifier:
   """A classifier from the seed + negatives (negative_path, or the first pool documents)."""
   clf_config = classifier_lib.ClassifierConfig.from_config(config.classifier, config.seed)
-  seed = readers.read_seed(config.seed_path, config.seed_max_docs or None)
+  seed = readers.split_passages(readers.read_seed(config.seed_path, config.seed_max_docs or None),
+                                config.seed_passage_words)
   if config.negative_path:
     negatives = readers.read_seed(config.negative_path, len(seed))
   else:
@@ -86,9 +88,30 @@ def train_on_driver(config: Any, inputs: list[str]) -> classifier_lib.MathClassi
           break
       if len(negatives) >= len(seed):
         break
-  hashes = [classifier_lib.doc_hashes(t, clf_config.max_tokens) for t in seed + negatives]
+  hashes = [classifier_lib.doc_hashes(t, clf_config.max_tokens, clf_config.math_features)
+            for t in seed + negatives]
   labels = [1] * len(seed) + [0] * len(negatives)
-  return classifier_lib.MathClassifier.train(hashes, labels, clf_config)
+  # The same examples train the same model whatever order the seed files were listed in.
+  order = recall.canonical_training_order(hashes, f"{clf_config.seed}:driver")
+  return classifier_lib.MathClassifier.train([hashes[i] for i in order],
+                                             [labels[i] for i in order], clf_config)
+
+
+def scoring_threshold(config: Any, model_path: str, opts: stages.ExtractOptions) -> float:
+  """`recall.threshold`, or with `recall.calibration_labels` or `recall.pu_correction` the
+  threshold the local run saved with the classifier. The documents' token view must be the
+  one the classifier was trained on, so a mismatch of `classifier.math_features` is an
+  error."""
+  model = classifier_lib.MathClassifier.load(model_path)
+  if model.config.math_features != opts.math_features:
+    raise ValueError(f"{model_path}.json: the classifier was trained with math_features="
+                     f"{model.config.math_features}, config.classifier.math_features="
+                     f"{opts.math_features}")
+  saved = classifier_lib.saved_threshold(model_path)
+  if (config.recall.calibration_labels or config.recall.get("pu_correction")) and (
+      saved is not None):
+    return float(saved)
+  return float(config.recall.threshold)
 
 
 class _Score:
@@ -148,6 +171,7 @@ def run(config: Any, workdir: str) -> dict:
     model_path = os.path.join(workdir, "classifier", "driver")
     train_on_driver(config, inputs).save(model_path)
   opts = stages.ExtractOptions.from_config(config)
+  threshold = scoring_threshold(config, model_path, opts)
   bands, rows = dedup.lsh_params(config.dedup.threshold, config.dedup.num_perm)
   shard_dir = os.path.join(workdir, "shards")
   os.makedirs(shard_dir, exist_ok=True)
@@ -193,7 +217,7 @@ def run(config: Any, workdir: str) -> dict:
                 | "NearApply" >> beam.FlatMap(_apply_drops, "duplicate_near"))
       drops.append(joined | "NearDrops" >> beam.Filter(lambda d: not is_doc(d)))
       docs = joined | "NearKept" >> beam.Filter(is_doc)
-    scored = docs | "Score" >> beam.Map(_Score(model_path, config.recall.threshold))
+    scored = docs | "Score" >> beam.Map(_Score(model_path, threshold))
     drops.append(scored | "NotMath" >> beam.Filter(lambda d: not is_doc(d)))
     clean = (scored | "Math" >> beam.Filter(is_doc)
              | "Decontam" >> beam.Map(_Decontaminate(config.to_json_best_effort())))

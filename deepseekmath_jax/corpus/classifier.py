@@ -47,18 +47,19 @@ class ClassifierConfig:
   buckets: int = 1 << 18    # hash rows for word n-grams (fastText's default is 2M)
   max_tokens: int = 2000    # words read per document
   balance: bool = True      # weight each class by N / (2 N_class)
+  math_features: bool = True  # token classes and TeX delimiters as `$` (tokens.feature_tokens)
   seed: int = 0
 
   @classmethod
   def from_config(cls, cfg: Any, seed: int) -> "ClassifierConfig":
     return cls(dim=cfg.dim, lr=cfg.lr, ngrams=cfg.ngrams, min_count=cfg.min_count,
                epochs=cfg.epochs, buckets=cfg.buckets, max_tokens=cfg.max_tokens,
-               balance=cfg.balance, seed=seed)
+               balance=cfg.balance, math_features=cfg.math_features, seed=seed)
 
 
-def doc_hashes(text: str, max_tokens: int) -> np.ndarray:
+def doc_hashes(text: str, max_tokens: int, math_features: bool = True) -> np.ndarray:
   """uint64 token hashes of a document: the classifier's view of it."""
-  return tokens.token_hashes(tokens.feature_tokens(text, max_tokens))
+  return tokens.token_hashes(tokens.feature_tokens(text, max_tokens, math_features))
 
 
 def build_vocab(hash_arrays: Sequence[np.ndarray], min_count: int) -> np.ndarray:
@@ -153,21 +154,27 @@ class MathClassifier:
     return out
 
   def predict(self, texts: Sequence[str]) -> np.ndarray:
-    return self.predict_hashes([doc_hashes(t, self.config.max_tokens) for t in texts])
+    return self.predict_hashes([doc_hashes(t, self.config.max_tokens, self.config.math_features)
+                                for t in texts])
 
   # Persistence -------------------------------------------------------------------------------
-  def save(self, path: str) -> None:
-    """Writes `<path>.npz` (vocabulary, rows, weights) and `<path>.json` (config)."""
+  def save(self, path: str, threshold: float | None = None) -> None:
+    """Writes `<path>.npz` (vocabulary, rows, weights) and `<path>.json` (config and, when
+    given, the selection threshold it was used with)."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     np.savez(path + ".npz", vocab=self.vocab, embed=self.embed_NxD.astype(np.float16),
                         w=self.w_D, b=np.float32(self.b))
     with open(path + ".json", "w") as f:
-      json.dump(dataclasses.asdict(self.config), f, indent=1)
+      json.dump(dict(dataclasses.asdict(self.config), **(
+          {} if threshold is None else {"threshold": threshold})), f, indent=1)
 
   @classmethod
   def load(cls, path: str) -> "MathClassifier":
     with open(path + ".json") as f:
-      config = ClassifierConfig(**json.load(f))
+      saved = json.load(f)
+    saved.pop("threshold", None)
+    saved.setdefault("math_features", False)  # saved before token classes existed
+    config = ClassifierConfig(**saved)
     data = np.load(path + ".npz")
     return cls(config, data["vocab"], data["embed"].astype(np.float32), data["w"],
                float(data["b"]))
@@ -203,3 +210,9 @@ def binary_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float = 0.
               precision=precision, recall=recall, f1=f1,
               accuracy=float((pred == labels).mean()) if len(labels) else 0.0,
               auc=roc_auc(scores, labels))
+
+
+def saved_threshold(path: str) -> float | None:
+  """The selection threshold saved with a classifier (`save(..., threshold=)`), if any."""
+  with open(path + ".json") as f:
+    return json.load(f).get("threshold")

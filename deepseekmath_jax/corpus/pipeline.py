@@ -29,6 +29,7 @@ from absl import logging
 from deepseekmath_jax.corpus import classifier as classifier_lib
 from deepseekmath_jax.corpus import decontam
 from deepseekmath_jax.corpus import dedup
+from deepseekmath_jax.corpus import labels as labels_lib
 from deepseekmath_jax.corpus import readers
 from deepseekmath_jax.corpus import recall
 from deepseekmath_jax.corpus import report as report_lib
@@ -171,6 +172,10 @@ def run(config: Any, workdir: str) -> dict:
   os.makedirs(workdir, exist_ok=True)
   inputs = readers.list_inputs(_require(config, "pool"))
   seed_path = _require(config, "seed_path")
+  # Label files are read first, so a bad one fails before hours of extraction.
+  labels = labels_lib.read_labels(config.labels_path) if config.get("labels_path") else None
+  known = (labels_lib.read_labels(config.recall.calibration_labels)
+           if config.get("recall") and config.recall.get("calibration_labels") else None)
   logging.info("corpus: %d input files, %d workers", len(inputs), num_workers(config))
 
   stats = readers.ReaderStats()
@@ -185,13 +190,21 @@ def run(config: Any, workdir: str) -> dict:
   seed_texts = readers.read_seed(seed_path, config.seed_max_docs or None)
   if not seed_texts:
     raise ValueError(f"config.seed_path={seed_path!r} holds no seed documents")
-  seed_hashes = [classifier_lib.doc_hashes(t, clf_config.max_tokens) for t in seed_texts]
-  extra_negatives = [classifier_lib.doc_hashes(t, clf_config.max_tokens) for t in (
+  seed_texts = readers.split_passages(seed_texts, config.seed_passage_words)
+  view = functools.partial(classifier_lib.doc_hashes, max_tokens=clf_config.max_tokens,
+                           math_features=clf_config.math_features)
+  seed_hashes = [view(t) for t in seed_texts]
+  extra_negatives = [view(t) for t in (
       readers.read_seed(config.negative_path) if config.negative_path else [])]
   n_tokens = np.array([d["tokens"] for d in docs], np.int64)
+  calibration = None
+  if known is not None:
+    calibration = np.array([-1 if (label := known.label_of(d)) is None else label
+                            for d in docs], np.int8)
   result = recall.run_recall([d["hashes"] for d in docs], [d["url"] for d in docs], n_tokens,
                              seed_hashes, extra_negatives, config.recall, clf_config,
-                             os.path.join(workdir, "classifier"))
+                             os.path.join(workdir, "classifier"), calibration,
+                             doc_keys=[d["text_hash"] for d in docs])
   not_math = [d for d, keep in zip(docs, result.selected) if not keep]
   kept = [(d, int(it), float(s)) for d, keep, it, s in zip(
       docs, result.selected, result.first_iteration, result.scores) if keep]
@@ -227,10 +240,35 @@ def run(config: Any, workdir: str) -> dict:
       contamination=dict(hits), decontaminator=decontaminator, recall_stats=result.iterations,
       shard_files=shard_files, seed_count=len(seed_texts), elapsed=time.time() - start,
       runner="local", workers=num_workers(config))
+  if labels is not None:  # pages that calibrated the threshold are not evaluation pages
+    report["labels"] = labels_lib.evaluate(
+        labels, document_fates(dropped_markers, dup_dropped, docs, result, contaminated),
+        [{d["doc_id"] for d, keep in zip(docs, mask) if keep}
+         for mask in result.iteration_selected],
+        exclude=set() if calibration is None else {
+            d["doc_id"] for d, c in zip(docs, calibration) if c >= 0})
   report_lib.write_report(report, workdir)
   logging.info("corpus: %d in, %d kept, dropped %s; report in %s", documents_in,
                len(out_records), dict(dropped), workdir)
   return report
+
+
+def document_fates(dropped_markers: list[dict], dup_dropped: dict[str, list[dict]],
+                   docs: list[dict], result: recall.RecallResult,
+                   contaminated: list[dict]) -> list[dict]:
+  """What happened to every document read: the stage that dropped it (or `kept`), its score
+  and the recall iteration that first collected it (for the labelled evaluation)."""
+  fates = [dict(doc_id=m["doc_id"], source=m["source"], url=m["url"], stage=m["dropped"],
+                score=None, iteration=0, detail=m.get("detail")) for m in dropped_markers]
+  for reason, group in dup_dropped.items():
+    fates += [dict(doc_id=d["doc_id"], source=d["source"], url=d["url"], stage=reason,
+                   score=None, iteration=0, chars=len(d["text"])) for d in group]
+  dirty = {d["doc_id"] for d in contaminated}
+  for doc, keep, it, score in zip(docs, result.selected, result.first_iteration, result.scores):
+    stage = "not_math" if not keep else "contaminated" if doc["doc_id"] in dirty else "kept"
+    fates.append(dict(doc_id=doc["doc_id"], source=doc["source"], url=doc["url"], stage=stage,
+                      score=float(score), iteration=int(it), chars=len(doc["text"])))
+  return fates
 
 
 def docs_for_report(docs: list[dict], dup_dropped: dict[str, list[dict]]) -> list[dict]:

@@ -253,6 +253,27 @@ def read_path(path: str, max_bytes: int = 5_000_000,
 
 # Seed (positive math text) -------------------------------------------------------------------
 
+
+def split_passages(texts: list[str], words: int) -> list[str]:
+  """Cuts every text longer than `words` words into passages of `words` words (0: unchanged).
+
+  A seed that mixes real math pages (thousands of words) with problems (about a hundred) would
+  otherwise give each page the weight of one problem in the classifier's training; as passages,
+  a page weighs by its length and its later sections (the Lean code of a textbook chapter, the
+  proofs after a blueprint's introduction) are seen too.
+  """
+  if words <= 0:
+    return list(texts)
+  out = []
+  for text in texts:
+    tokens = text.split()
+    if len(tokens) <= words:
+      out.append(text)
+    else:
+      out += [" ".join(tokens[i:i + words]) for i in range(0, len(tokens), words)]
+  return out
+
+
 # Field combinations tried, in order, for a seed jsonl row (MATH, GSM8K, plain text).
 SEED_FIELDS = (("text",), ("problem", "solution"), ("question", "answer"), ("html",))
 

@@ -15,6 +15,7 @@ import json
 import os
 from typing import Any
 
+from deepseekmath_jax.corpus import labels as labels_lib
 from deepseekmath_jax.corpus import stages
 from deepseekmath_jax.corpus import tokens
 
@@ -160,7 +161,8 @@ def to_markdown(report: dict) -> str:
   rows = []
   for it in r["recall"]["iterations"]:
     held = it.get("heldout") or {}
-    rows.append(dict(iteration=it["iteration"], positives=it["positives"],
+    rows.append(dict(iteration=it["iteration"], threshold=it.get("threshold"),
+                     positives=it["positives"],
                      negatives=it["pool_negatives"] + it["extra_negatives"],
                      precision=held.get("precision"), recall=held.get("recall"),
                      auc=held.get("auc"), selected=it["selected"],
@@ -169,7 +171,8 @@ def to_markdown(report: dict) -> str:
                      flagged_domains=len(it["flagged_domains"]),
                      accepted_prefixes=len(it["accepted_prefixes"]),
                      added_to_seed=it["added_to_seed"]))
-  lines += _table(rows, ["iteration", "positives", "negatives", "precision", "recall", "auc",
+  lines += _table(rows, ["iteration", "threshold", "positives", "negatives", "precision",
+                         "recall", "auc",
                          "selected", "tokens", "recollected", "flagged_domains",
                          "accepted_prefixes", "added_to_seed"])
   last = r["recall"]["iterations"][-1] if r["recall"]["iterations"] else None
@@ -179,6 +182,8 @@ def to_markdown(report: dict) -> str:
   if last and last["accepted_prefixes"]:
     lines += ["Accepted URL prefixes (their pages join the seed):", ""]
     lines += _table(last["accepted_prefixes"], ["prefix", "pages", "collected", "by"])
+  if r.get("labels"):
+    lines += labels_lib.markdown(r["labels"])
   c = r["contamination"]
   lines += ["## Benchmark contamination", "",
             f"Exact {c['ngram']}-gram match (shorter benchmark texts: whole-text match). "

@@ -26,6 +26,7 @@ DROP_REASONS = ("malformed", "too_short", "duplicate_url", "duplicate_exact", "d
 class ExtractOptions:
   min_chars: int = 200
   max_tokens: int = 2000          # classifier tokens kept per document
+  math_features: bool = True      # classifier token classes (tokens.feature_tokens)
   num_perm: int = 128
   shingle_size: int = 5
   minhash_seed: int = 1
@@ -34,6 +35,7 @@ class ExtractOptions:
   @classmethod
   def from_config(cls, config: Any) -> "ExtractOptions":
     return cls(min_chars=config.extract.min_chars, max_tokens=config.classifier.max_tokens,
+               math_features=config.classifier.math_features,
                num_perm=config.dedup.num_perm, shingle_size=config.dedup.shingle_size,
                minhash_seed=config.seed + 1,
                sentencepiece_model=config.report.sentencepiece_model)
@@ -67,7 +69,7 @@ def process_record(raw: readers.RawRecord, opts: ExtractOptions) -> dict:
       text_hash=dedup.text_hash(text),
       signature=dedup.minhash_signature(text, opts.num_perm, opts.shingle_size,
                                         opts.minhash_seed),
-      hashes=classifier_lib.doc_hashes(text, opts.max_tokens))
+      hashes=classifier_lib.doc_hashes(text, opts.max_tokens, opts.math_features))
 
 
 def process_batch(batch: list[readers.RawRecord], opts: ExtractOptions) -> list[dict]:

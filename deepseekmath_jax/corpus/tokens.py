@@ -20,8 +20,19 @@ import re
 import numpy as np
 
 # Classifier features: lower-cased words, numbers, and single math symbols (`\frac`, `=`, `^`
-# are strong math signals, so keep them as tokens).
-_FEATURE_TOKEN = re.compile(r"\\[a-zA-Z]+|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
+# are strong math signals, so keep them as tokens). TeX's `\(..\)` and `\[..\]` delimiters are
+# read as `$`, so a page typed with them (plasTeX blueprints, MathJax pages) shows the same math
+# spans as the `$`-delimited seed text and the formulas rewritten from markup.
+_FEATURE_TOKEN = re.compile(r"\\[a-zA-Z]+|\\[()\[\]]|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
+_PLAIN_TOKEN = re.compile(r"\\[a-zA-Z]+|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
+# Token classes: every token of a class also counts as the class token, so the classifier sees
+# "a TeX command" or "a math symbol" even for commands and symbols its seed never used
+# (`\mathbb`, `\sharp`, Lean's `∀`, `ℝ`). They are appended after the words (`class_tokens`).
+TEX_CLASS, SPAN_CLASS, SYMBOL_CLASS, THEOREM_CLASS = ("<tex-command>", "<math-span>",
+                                                      "<math-symbol>", "<theorem-word>")
+_THEOREM_WORDS = frozenset((
+    "theorem", "lemma", "proof", "corollary", "proposition", "definition", "conjecture",
+    "axiom", "qed", "lemmas", "theorems", "proofs", "iff"))
 # Decontamination: only letters and digits, so `$x^2$` and `\(x^2\)` give the same n-grams.
 _ALNUM_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # Report counting: letter runs, single digits, single symbols.
@@ -29,16 +40,44 @@ _COUNT_TOKEN = re.compile(r"[^\W\d_]+|\d|[^\w\s]", re.UNICODE)
 _PRIME = np.uint64(1099511628211)  # FNV-64 prime, a good multiplier for combining hashes
 
 
-def feature_tokens(text: str, max_tokens: int | None = None) -> list[str]:
-  """Lower-cased classifier tokens; only the first `max_tokens` when given."""
-  if max_tokens is None:
-    return [t.lower() for t in _FEATURE_TOKEN.findall(text)]
-  out = []
+def _token_class(token: str) -> str | None:
+  if token[0] == "\\":
+    return TEX_CLASS
+  if token == "$":
+    return SPAN_CLASS
+  if len(token) == 1 and token > "\u2000" and (
+      "\u2100" <= token <= "\u214f" or "\u2190" <= token <= "\u22ff" or
+      "\u27c0" <= token <= "\u2aff"):  # letterlike (ℝ), arrows, operators, relations
+    return SYMBOL_CLASS
+  if token in _THEOREM_WORDS:
+    return THEOREM_CLASS
+  return None
+
+
+def class_tokens(words: list[str]) -> list[str]:
+  """The class token of each word that has one, in order (see TEX_CLASS..THEOREM_CLASS)."""
+  return [c for c in map(_token_class, words) if c is not None]
+
+
+def feature_tokens(text: str, max_tokens: int | None = None,
+                   math_features: bool = True) -> list[str]:
+  """Lower-cased classifier tokens (the first `max_tokens` words when given), then the class
+  tokens of those words. `math_features=False` is the plain word view (no classes, `\\(` read
+  as two symbols)."""
+  if not math_features:
+    out = []
+    for match in _PLAIN_TOKEN.finditer(text):
+      out.append(match.group().lower())
+      if max_tokens is not None and len(out) >= max_tokens:
+        break
+    return out
+  words = []
   for match in _FEATURE_TOKEN.finditer(text):
-    out.append(match.group().lower())
-    if len(out) >= max_tokens:
+    word = match.group()
+    words.append("$" if word in ("\\(", "\\)", "\\[", "\\]") else word.lower())
+    if max_tokens is not None and len(words) >= max_tokens:
       break
-  return out
+  return words + class_tokens(words)
 
 
 def alnum_tokens(text: str) -> list[str]:
