@@ -34,10 +34,17 @@ saved by its trainer) and a Hugging Face checkpoint its config.json; from `model
 runtime keys apply to them (`model.dtype`, `model.param_dtype`, ...; `model.scan_layers` for
 Hugging Face). `model` is the whole architecture only for a workdir without model_config.json.
 
+Tool-integrated reasoning (Table 5's "Tool" columns): `configs/eval.py:math500,tool` sets
+`tools.enabled` and the paper's tool prompt (`prompt_format=tool`); the model's ```python blocks
+run in the sandbox (deepseekmath_jax/tools) and their output blocks are appended, up to
+`tools.max_tool_calls` programs per completion. The report's `tools` section holds the calls per
+sample, error and timeout rates, and top-1 with and without tools (`tools.compare_prompt_format`,
+greedy, '' = skip).
+
 Arguments (`configs/eval.py:<arg>`): a benchmark name (`gsm8k`, `math`, `math500`), `tiny` (the
-first 20 problems, 512 new tokens), `strict` (strict headline), or `key=value` pairs of the
-defaults below. The report (report.json/.md, problems.jsonl, PNGs) lands in
-`<workdir>/eval_<benchmark>` unless `output_dir` is set.
+first 20 problems, 512 new tokens), `strict` (strict headline), `tool` (tool-integrated), or
+`key=value` pairs of the defaults below. The report (report.json/.md, problems.jsonl, PNGs)
+lands in `<workdir>/eval_<benchmark>` unless `output_dir` is set.
 """
 
 import ml_collections
@@ -46,7 +53,7 @@ from deepseekmath_jax import config_lib
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  a = config_lib.parse_arg(arg, variant="math500", tiny=False, strict=False)
+  a = config_lib.parse_arg(arg, variant="math500", tiny=False, strict=False, tool=False)
   config = ml_collections.ConfigDict()
   config.stage = "eval"
   config.seed = 0                       # sampling keys (the same for every checkpoint)
@@ -63,12 +70,21 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.only_predicted = False         # predictions: score only the problems it covers
   config.checkpoint = ""                # a run workdir | hf:PATH | a Hugging Face directory
   # Sampling from `checkpoint`.
-  config.prompt_format = "zero_shot_cot"  # a key of evaluation/prompts.py FORMATS
+  config.prompt_format = "tool" if a.tool else "zero_shot_cot"  # evaluation/prompts.py FORMATS
   config.num_samples = 64               # samples per problem for maj@k/pass@k (0 = top-1 only)
   config.temperature = 0.7              # temperature of those samples (top-1 is greedy)
   config.max_new_tokens = 512 if a.tiny else 1024
   config.max_prompt_len = 1024          # longer prompts keep their last tokens
   config.batch_size = 64                # prompts per sampler call
+  config.tools = ml_collections.ConfigDict(dict(  # tool-integrated sampling (the sandbox)
+      enabled=a.tool,                     # run the model's ```python blocks
+      max_tool_calls=4,                   # programs per completion
+      timeout_s=5.0,                      # wall-clock limit per program
+      num_workers=2,                      # sandbox worker processes
+      memory_mb=512,                      # address space per program (on top)
+      output_limit=2048,                  # bytes of output kept per program
+      compare_prompt_format="zero_shot_cot",  # greedy top-1 without tools ('' = skip)
+  ))
   config.tokenizer = config_lib.tokenizer_config("")  # '' path: the checkpoint's own
   config.model = config_lib.model_config("tiny")      # runtime keys; the architecture of a
                                                       # workdir without model_config.json

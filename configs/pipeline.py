@@ -6,7 +6,8 @@ r"""The whole DeepSeekMath pipeline on one CPU: `make demo`.
 Stages (deepseekmath_jax/pipeline.py), each in `<workdir>/<stage>/` and skipped when done:
 data (generated problems + stdlib prose + planted duplicates and contamination) -> corpus
 engine -> SentencePiece tokenizer -> pretraining from scratch -> SFT -> GRPO -> evaluation
-of the pretrain, SFT and GRPO checkpoints with identical decoding -> report.
+of the pretrain, SFT and GRPO checkpoints with identical decoding -> `solve` on a few
+held-out problems with the GRPO checkpoint -> report.
 
 Variants:
   demo    under 20 minutes on 2 CPU cores: a 4-layer, 1.1M-parameter model pretrained from
@@ -39,13 +40,15 @@ _SIZES = {
                  heads=4, mlp=384, vocab=1024, pretrain_steps=600, pretrain_batch=8,
                  sft_steps=40, sft_batch=16, grpo_steps=420, grpo_questions=16,
                  grpo_sampled=32, group=8,
-                 eval_samples=8, eval_batch=128, corpus_workers=2, recall_iterations=2),
+                 eval_samples=8, eval_batch=128, corpus_workers=2, recall_iterations=2,
+                 classifier_epochs=10, solve_problems=8),
     "smoke": dict(math_docs=120, drill_docs=10, prose_docs=40, negative_docs=60,
                   eval_problems=24, sft_examples=64, rl_questions=64, layers=1, dim=32,
                   heads=2, mlp=64, vocab=384, pretrain_steps=4, pretrain_batch=4,
                   sft_steps=3, sft_batch=4, grpo_steps=2, grpo_questions=2, grpo_sampled=4,
                   group=4,
-                  eval_samples=4, eval_batch=32, corpus_workers=1, recall_iterations=1),
+                  eval_samples=4, eval_batch=32, corpus_workers=1, recall_iterations=1,
+                  classifier_epochs=30, solve_problems=4),
 }
 
 
@@ -97,6 +100,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       num_shards=2,                    # output array_record shards
       recall_iterations=s["recall_iterations"],  # §2.1 uses 4; the pool here is one site
       classifier_dim=64,               # fastText-style vector size (§2.1: 256)
+      # Passes over the seed: the smoke pool's 60 seed documents need 30 to separate (at 10
+      # every page scores about 0.47 and the fixed 0.5 threshold keeps almost nothing).
+      classifier_epochs=s["classifier_epochs"],
       # Random pool pages as negatives (the paper's CC pages are nearly all non-math; this pool
       # is mostly math), so few: the known negatives (data/negatives.jsonl) carry the class.
       negatives_per_positive=0.1,      # pool pages drawn as negatives per seed positive
@@ -164,5 +170,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                                        # demo prompts are at most 75
 
       batch_size=s["eval_batch"],      # prompts per sampler call
+  ))
+  # `solve` (deepseekmath_jax/solve) on the first held-out problems with the GRPO checkpoint:
+  # the eval section's decoding, configs/solve.py's routing and escalation rules.
+  c.solve = ml_collections.ConfigDict(dict(
+      num_problems=s["solve_problems"],  # held-out problems answered one by one
+      k=s["eval_samples"],             # samples per problem (the fast band's at most 4)
   ))
   return c

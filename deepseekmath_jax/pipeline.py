@@ -16,6 +16,8 @@ The stages of arXiv:2402.03300 in order, each in its own sub-workdir of `workdir
   eval_pretrain  evaluation of each checkpoint on the held-out problems with one decoding
   eval_sft       setup: the zero-shot chat CoT prompt, greedy top-1, and n samples at one
   eval_grpo      temperature for maj@k / pass@k (§5.1, Fig. 7; evaluation/run.py)
+  solve          `solve` on the first held-out problems with the GRPO checkpoint: band, majority
+                 answer, agreement, verifier status, escalation (deepseekmath_jax/solve)
   report         report.md, report.json and PNG plots in `workdir` (demo/report.py)
 
 Each stage writes `<stage>/DONE.json` (its summary and wall time) when it finishes; a restarted
@@ -41,7 +43,7 @@ from deepseekmath_jax import config_lib
 from deepseekmath_jax.demo import pool
 
 STAGES = ("data", "corpus", "tokenizer", "pretrain", "sft", "grpo", "eval_pretrain",
-          "eval_sft", "eval_grpo", "report")
+          "eval_sft", "eval_grpo", "solve", "report")
 EVALUATED = ("pretrain", "sft", "grpo")
 DONE_FILE = "DONE.json"
 BENCHMARK = "demo_word_problems"
@@ -52,7 +54,7 @@ STOP_STRINGS = ("\n\n",)
 # Share of the demo's wall time each stage took on the reference run; only for the ETA.
 _STAGE_WEIGHTS = dict(data=0.002, corpus=0.006, tokenizer=0.001, pretrain=0.15, sft=0.022,
                       grpo=0.77, eval_pretrain=0.02, eval_sft=0.014, eval_grpo=0.014,
-                      report=0.001)
+                      solve=0.004, report=0.001)
 _CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
@@ -102,6 +104,7 @@ def corpus_config(config: ml_collections.ConfigDict, workdir: str) -> ml_collect
   c.num_shards = config.corpus.num_shards
   c.recall.iterations = config.corpus.recall_iterations
   c.classifier.dim = config.corpus.classifier_dim
+  c.classifier.epochs = config.corpus.classifier_epochs
   c.decontam.ngram = config.data.decontam_ngram
   c.decontam.benchmarks = f"{BENCHMARK}={os.path.join(data, 'eval.jsonl')}:question"
   return c
@@ -275,6 +278,58 @@ def summarize_eval(report: dict[str, Any]) -> dict[str, Any]:
       reasons_top1=s["reasons_top1"], temperature=report["source"]["temperature"])
 
 
+def solve_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """configs/solve.py with the evaluation's decoding and the demo's model and stop strings.
+
+  The demo model was never trained to write programs, so the tool band is off: a question with
+  a tool cue is routed by the other rules (and the output says so).
+  """
+  c = base_config("solve", "")
+  e = config.eval
+  c.seed = config.seed
+  c.k = config.solve.k
+  c.temperature = e.temperature
+  c.max_new_tokens = e.max_new_tokens
+  c.max_prompt_len = e.max_prompt_len
+  c.batch_size = e.batch_size
+  c.stop_strings = STOP_STRINGS
+  c.routing.tools = False
+  c.model = ml_collections.ConfigDict(config.model.to_dict())
+  return c
+
+
+def _stage_solve(config, workdir, out):
+  from deepseekmath_jax import sharding  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax import solve as solve_lib  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax.data import tokenizer as tokenizer_lib  # pylint: disable=g-import-not-at-top
+  rules = config_lib.AXIS_RULES
+  mesh = sharding.make_mesh(config_lib.mesh_config(data=-1))
+  tokenizer = tokenizer_lib.SentencePieceTokenizer.load(_tokenizer_path(workdir))
+  model = load_checkpoint_model(config, stage_dir(workdir, "grpo"), mesh, rules)
+  problems = pool.read_eval_problems(stage_dir(workdir, "data"), config.solve.num_problems)
+  solutions = solve_lib.solve_batch(
+      [p.question for p in problems], model=model, tokenizer=tokenizer,
+      references=[p.reference for p in problems], config=solve_config(config), mesh=mesh,
+      rules=rules)
+  with open(os.path.join(out, "solutions.jsonl"), "w", encoding="utf-8") as f:
+    for problem, solution in zip(problems, solutions):
+      f.write(json.dumps(dict(id=problem.id, **solution.to_json(with_samples=True)),
+                         ensure_ascii=False) + "\n")
+  by_reason: dict[str, int] = {}
+  for solution in solutions:
+    for reason in solution.escalation_reasons:
+      by_reason[reason] = by_reason.get(reason, 0) + 1
+  return dict(
+      checkpoint="grpo", n_problems=len(solutions),
+      escalated=sum(s.escalate for s in solutions), escalated_by_reason=by_reason,
+      majority_correct=sum(s.verifier_status["status"] == "correct" for s in solutions),
+      bands={band: sum(s.band == band for s in solutions) for band in solve_lib.BANDS},
+      rows=[dict(id=p.id, band=s.band, answer=s.answer, reference=s.verifier_status["reference"],
+                 verifier=s.verifier_status["status"], agreement=s.agreement,
+                 num_samples=s.num_samples, escalation_reasons=list(s.escalation_reasons))
+            for p, s in zip(problems, solutions)])
+
+
 def _stage_report(config, workdir, out):
   from deepseekmath_jax.demo import report as report_lib  # pylint: disable=g-import-not-at-top
   del out
@@ -285,7 +340,7 @@ _RUNNERS = dict(data=_stage_data, corpus=_stage_corpus, tokenizer=_stage_tokeniz
                 pretrain=_stage_trainer("pretrain"), sft=_stage_trainer("sft"),
                 grpo=_stage_grpo, eval_pretrain=_stage_eval("pretrain"),
                 eval_sft=_stage_eval("sft"), eval_grpo=_stage_eval("grpo"),
-                report=_stage_report)
+                solve=_stage_solve, report=_stage_report)
 
 
 def _clock(seconds: float) -> str:

@@ -29,7 +29,7 @@ def test_config_loads_with_and_without_tiny(path):
     config = module.get_config(arg)
     assert time.perf_counter() - start < 1.0
     assert isinstance(config.seed, int)
-    assert config.stage in ("pretrain", "sft", "grpo", "corpus", "eval", "pipeline")
+    assert config.stage in ("pretrain", "sft", "grpo", "corpus", "eval", "pipeline", "solve")
     config.lock()
     with pytest.raises(AttributeError):
       config.no_such_key_anywhere = 1

@@ -159,3 +159,56 @@ def test_summarize_counts_problems_short_of_samples_as_wrong():
   s = metrics.summarize(results, ks=[1, 4])
   assert s["problems_short_of_samples"] == {"1": 0, "4": 1}
   assert s["overall"]["pass@4"] == pytest.approx((1 + 1 + 0) / 3)
+
+
+def test_monitoring_figures_hand_computed():
+  m = metrics.summarize(_results())["monitoring"]
+  # a: 3,3,4,3 -> "3" 3/4, right, stray runner-up: no escalation.
+  # b: 9,8,9,- -> "9" 2/4, wrong: verifier_disagrees_with_majority + low_agreement.
+  # c: 1/2,2,2,1/2 -> tie, "1/2" first, 2/4, right in relaxed only: low_agreement +
+  #    candidates_differ (runner-up 2 samples, 50%). d has no samples and is left out.
+  assert m["num_problems"] == 3 and m["mode"] == "relaxed"
+  assert m["top2_disagreement_rate"] == pytest.approx(1 / 3)
+  assert m["any_disagreement_rate"] == pytest.approx(1.0)
+  assert m["majority_relaxed_not_strict_rate"] == pytest.approx(1 / 3)
+  assert m["escalation_rate"] == pytest.approx(2 / 3)
+  assert m["escalation_rate_by_reason"] == pytest.approx(dict(
+      verifier_disagrees_with_majority=1 / 3, low_agreement=2 / 3, candidates_differ=1 / 3,
+      no_answer=0.0))
+  assert m["reasons_not_checked"] == ["safety_critical_request", "tool_failed"]
+  cal = m["calibration"]
+  assert [(b["lo"], b["n"], b["accuracy"]) for b in cal["bins"]] == [(0.5, 2, 0.5), (0.7, 1, 1.0)]
+  assert cal["ece"] == pytest.approx(1 / 3 * 0.25)        # only a's bin is off (75% vs 100%)
+  strict = metrics.summarize(_results(), strict=True)["monitoring"]["calibration"]
+  assert strict["ece"] == pytest.approx(2 / 3 * 0.5 + 1 / 3 * 0.25)   # c is wrong in strict
+  # One sample per problem: no monitoring figures.
+  single = [metrics.ProblemResult("s", "x", None, 5, "5", _g("5", True), (_g("5", True),))]
+  assert metrics.summarize(single)["monitoring"] is None
+
+
+def test_calibration_bins_and_errors():
+  from deepseekmath_jax.evaluation import monitoring  # pylint: disable=g-import-not-at-top
+  cal = monitoring.calibration([1.0, 1.0, 0.25, 0.25, 0.25, 0.25], [1, 1, 1, 0, 0, 0],
+                               num_bins=4)
+  assert [(b["lo"], b["hi"], b["n"]) for b in cal["bins"]] == [(0.25, 0.5, 4), (0.75, 1.0, 2)]
+  assert cal["ece"] == pytest.approx(0.0)                  # 25% agreement, 25% right; 1.0, 1.0
+  cal = monitoring.calibration([0.9, 0.9], [False, False], num_bins=10)
+  assert cal["ece"] == pytest.approx(0.9)
+  assert monitoring.calibration([], [])["ece"] is None
+  with pytest.raises(ValueError, match="2 agreements for 1 verdicts"):
+    monitoring.calibration([0.5, 0.5], [True])
+  with pytest.raises(ValueError, match=r"\[0, 1\]"):
+    monitoring.calibration([1.5], [True])
+
+
+def test_report_has_monitoring_section_and_calibration_plot(tmp_path):
+  from deepseekmath_jax.evaluation import report as report_lib  # pylint: disable=g-import-not-at-top
+  paths = report_lib.write_report({"benchmark": "toy", "summary": metrics.summarize(_results())},
+                                  [], str(tmp_path))
+  assert str(tmp_path / "calibration.png") in paths
+  assert (tmp_path / "calibration.png").stat().st_size > 0
+  md = (tmp_path / "report.md").read_text()
+  assert "## Monitoring (3 problems with several samples)" in md
+  assert "| escalated: low_agreement | 66.67 |" in md
+  assert "expected calibration error **8.33** points" in md
+  assert "![calibration.png](calibration.png)" in md

@@ -2,12 +2,16 @@
 
 import json
 import os
+from pathlib import Path
+import subprocess
+import sys
 import time
 
 import pytest
 
 from configs import pipeline as pipeline_config
 from deepseekmath_jax import pipeline
+from deepseekmath_jax import solve
 from deepseekmath_jax.corpus import shards
 from deepseekmath_jax.metrics import read_metrics
 
@@ -91,6 +95,97 @@ def test_report(smoke_run):
   assert "GRPO vs SFT" in markdown and "maj@4" in markdown
   for stage in ("pretrain", "sft", "grpo"):
     assert os.path.exists(os.path.join(workdir, f"eval_{stage}", "report.json"))
+
+
+def test_solve_section_and_monitoring(smoke_run):
+  config, workdir, _ = smoke_run
+  done = pipeline.read_done(workdir, "solve")
+  with open(os.path.join(workdir, "solve", "solutions.jsonl")) as f:
+    rows = [json.loads(line) for line in f]
+  assert done["n_problems"] == len(rows) == config.solve.num_problems
+  for r in rows:
+    assert r["band"] in ("fast", "slow")    # the demo model writes no programs: tools off
+    k = config.solve.k
+    assert r["num_samples"] == len(r["samples"]) == (min(k, 4) if r["band"] == "fast" else k)
+    assert r["escalate"] == bool(r["escalation_reasons"])
+    assert r["verifier_status"]["status"] in ("correct", "wrong")
+    if not r["answer"]:
+      assert "no_answer" in r["escalation_reasons"]
+    elif r["verifier_status"]["status"] == "wrong":
+      assert "verifier_disagrees_with_majority" in r["escalation_reasons"]
+  assert done["escalated"] == sum(r["escalate"] for r in rows)
+  assert done["majority_correct"] == sum(r["verifier_status"]["status"] == "correct"
+                                         for r in rows)
+  with open(os.path.join(workdir, "report.json")) as f:
+    report = json.load(f)
+  assert report["solve"]["rows"] == done["rows"]
+  for stage in ("pretrain", "sft", "grpo"):
+    m = report["monitoring"][stage]
+    assert m["num_problems"] == config.eval.num_problems
+    assert 0.0 <= m["calibration"]["ece"] <= 1.0
+    assert sum(b["n"] for b in m["calibration"]["bins"]) == m["num_problems"]
+    assert os.path.getsize(os.path.join(workdir, f"eval_{stage}", "calibration.png")) > 0
+    assert "## Monitoring" in open(os.path.join(workdir, f"eval_{stage}", "report.md")).read()
+  markdown = open(os.path.join(workdir, "report.md")).read()
+  assert "`solve` on the GRPO checkpoint" in markdown
+  assert "![calibration](calibration.png)" in markdown
+  assert os.path.getsize(os.path.join(workdir, "calibration.png")) > 0
+
+
+def test_solve_command_line_on_the_grpo_workdir(smoke_run):
+  """`python -m deepseekmath_jax.solve` on a trained workdir (the smoke run's GRPO checkpoint)."""
+  _, workdir, _ = smoke_run
+  with open(os.path.join(workdir, "data", "eval.jsonl")) as f:
+    problem = json.loads(f.readline())
+  proc = subprocess.run(
+      [sys.executable, "-m", "deepseekmath_jax.solve",
+       f"--checkpoint={os.path.join(workdir, 'grpo')}", f"--question={problem['question']}",
+       f"--reference={problem['answer']}", "--k=3", "--json", "--config.max_new_tokens=24",
+       "--config.tokenizer.kind=sentencepiece",
+       f"--config.tokenizer.path={os.path.join(workdir, 'tokenizer', 'tokenizer.model')}"],
+      cwd=Path(__file__).resolve().parents[1], env=dict(os.environ, JAX_PLATFORMS="cpu"),
+      capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  out = json.loads(proc.stdout)
+  assert out["band"] in solve.BANDS and out["question"] == problem["question"]
+  assert out["num_samples"] == 3   # k=3: under the fast band's cap of 4 too
+  assert out["verifier_status"]["status"] in ("correct", "wrong")
+  assert out["escalate"] == bool(out["escalation_reasons"])
+
+
+def test_tool_integrated_evaluation_on_the_smoke_model(smoke_run, tmp_path):
+  """The paper's tool prompt and sandboxed decoding on the smoke run's GRPO checkpoint (the
+  demo model is not trained to write programs; this is where the tool path runs end to end)."""
+  from deepseekmath_jax import config_lib  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax import sharding  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax.data import tokenizer as tokenizer_lib  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax.demo import pool  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax.evaluation import generate  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax.evaluation import run as eval_run  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax.tools import Sandbox  # pylint: disable=g-import-not-at-top
+  config, workdir, _ = smoke_run
+  rules = config_lib.AXIS_RULES
+  mesh = sharding.make_mesh(config_lib.mesh_config(data=-1))
+  tokenizer = tokenizer_lib.SentencePieceTokenizer.load(
+      os.path.join(workdir, "tokenizer", "tokenizer.model"))
+  model = pipeline.load_checkpoint_model(config, os.path.join(workdir, "grpo"), mesh, rules)
+  problems = pool.read_eval_problems(os.path.join(workdir, "data"), 4)
+  tool_log = []
+  with Sandbox(num_workers=1, timeout_s=5.0) as box:
+    generate_fn = generate.make_generate_fn(
+        model, tokenizer, batch_size=4, max_new_tokens=config.eval.max_new_tokens,
+        max_prompt_len=config.eval.max_prompt_len, stop_strings=pipeline.STOP_STRINGS,
+        mesh=mesh, rules=rules, sandbox=box, max_tool_calls=2, tool_log=tool_log)
+    report = eval_run.evaluate_model(pipeline.BENCHMARK, problems, generate_fn,
+                                     prompt_format="tool", num_samples=2, tool_log=tool_log,
+                                     output_dir=str(tmp_path))
+  assert len(tool_log) == 4 * (1 + 2)            # greedy + 2 samples per problem
+  t = report["tools"]
+  assert t["tool_calls_per_sample"] == sum(len(r) for r in tool_log) / len(tool_log)
+  assert 0.0 <= t["accuracy_with_tool"] <= 1.0
+  assert report["summary"]["monitoring"]["num_problems"] == 4
+  md = (tmp_path / "report.md").read_text()
+  assert "## Tool-integrated reasoning" in md and "| tool_calls_per_sample |" in md
 
 
 def test_restart_skips_finished_stages(smoke_run):

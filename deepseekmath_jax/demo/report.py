@@ -11,9 +11,16 @@ exists to check, with their numbers:
   Pass@K"; it makes the output distribution more robust rather than adding capability). We
   report the change of both from SFT to GRPO at the largest k, and whether maj@k rose more.
 
+It also shows `solve` (deepseekmath_jax/solve) answering a few held-out problems with the GRPO
+checkpoint (band, majority answer, agreement, verifier status, escalation), and the monitoring
+figures of each checkpoint's evaluation (top-2 disagreement, majority answers that pass relaxed
+but fail strict, escalation rate, expected calibration error; evaluation/monitoring.py).
+
 Plots: losses.png (pretraining train/held-out loss, SFT loss), grpo.png (reward, KL,
-completion length, accuracy and the share of written equations that are right, per step), accuracy_by_stage.png (greedy, maj@k, pass@k per
-checkpoint), k_curves.png (maj@k and pass@k against k per checkpoint).
+completion length, accuracy and the share of written equations that are right, per step),
+accuracy_by_stage.png (greedy, maj@k, pass@k per checkpoint), k_curves.png (maj@k and pass@k
+against k per checkpoint), calibration.png (the GRPO checkpoint's majority-answer accuracy
+against sample agreement).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from deepseekmath_jax import metrics as metrics_lib  # pylint: disable=wrong-import-position
+from deepseekmath_jax.evaluation import report as eval_report  # pylint: disable=wrong-import-position
 from deepseekmath_jax.verifier import steps as verifier_steps  # pylint: disable=wrong-import-position
 
 EVALUATED = ("pretrain", "sft", "grpo")
@@ -176,6 +184,63 @@ def _plot_k_curves(evaluation: dict[str, dict[str, Any]], path: str) -> None:
   plt.close(fig)
 
 
+def monitoring_by_stage(workdir: str) -> dict[str, dict[str, Any]]:
+  """Each evaluated checkpoint's monitoring figures, from its evaluation's report.json."""
+  out = {}
+  for stage in EVALUATED:
+    path = os.path.join(workdir, f"eval_{stage}", "report.json")
+    if not os.path.exists(path):
+      continue
+    with open(path, encoding="utf-8") as f:
+      monitoring = json.load(f)["summary"].get("monitoring")
+    if monitoring:
+      out[stage] = monitoring
+  return out
+
+
+def _cell(text: str, limit: int = 40) -> str:
+  """Model text as one Markdown table cell: one line, `|` escaped, at most `limit` chars."""
+  text = " ".join(str(text).split())
+  text = text if len(text) <= limit else text[:limit - 1] + "…"
+  return text.replace("|", "\\|") or "–"
+
+
+def _solve_markdown(solve: dict[str, Any] | None,
+                    monitoring: dict[str, dict[str, Any]]) -> list[str]:
+  lines = []
+  if solve:
+    n = solve["n_problems"]
+    lines += ["## Answering single questions: `solve` on the GRPO checkpoint", "",
+              f"`python -m deepseekmath_jax.solve` on the first {n} held-out problems: each is "
+              "routed to a band (fast: at most 4 samples; slow: k), the samples vote by the "
+              "verifier's answer key, and the answer is escalated to a human for the reasons "
+              "listed (`solve/solutions.jsonl` has every sample).", "",
+              "| problem | band | answer | reference | agreement | verifier | escalation |",
+              "|---|---|---|---|---|---|---|"]
+    for r in solve["rows"]:
+      agree = f"{round(r['agreement'] * r['num_samples'])}/{r['num_samples']}"
+      lines.append(f"| {r['id']} | {r['band']} | {_cell(r['answer'])} | "
+                   f"{_cell(r['reference'])} | "
+                   f"{agree} | {r['verifier']} | "
+                   f"{', '.join(r['escalation_reasons']) or 'no'} |")
+    lines += ["", f"Majority answer right on {solve['majority_correct']} of {n}; escalated "
+              f"{solve['escalated']} of {n}.", ""]
+  if monitoring:
+    lines += ["## Monitoring: agreement, escalation and calibration", "",
+              "Over each checkpoint's sampled solutions of the held-out problems, with "
+              "`solve`'s escalation rule against the reference:", "",
+              "| checkpoint | top-2 disagreement | majority passes relaxed, fails strict | "
+              "escalated | expected calibration error |", "|---|---|---|---|---|"]
+    for stage, m in monitoring.items():
+      ece = m["calibration"]["ece"]
+      lines.append(f"| {stage} | {_pct(m['top2_disagreement_rate'])} | "
+                   f"{_pct(m['majority_relaxed_not_strict_rate'])} | "
+                   f"{_pct(m['escalation_rate'])} | "
+                   f"{'–' if ece is None else f'{100 * ece:.1f} points'} |")
+    lines += ["", "![calibration](calibration.png)", ""]
+  return lines
+
+
 def _markdown(report: dict[str, Any]) -> str:
   ev, f, c = report["evaluation"], report["findings"], report["corpus"]
   k = f.get("k", max((e["k"] for e in ev.values()), default=0))
@@ -216,6 +281,7 @@ def _markdown(report: dict[str, Any]) -> str:
       lines.append(f"| {t} | " + " | ".join(_pct(ev[s]["by_template"].get(t)) for s in EVALUATED
                                              if s in ev) + " |")
     lines.append("")
+  lines += _solve_markdown(report.get("solve"), report.get("monitoring", {}))
   lines += ["## Corpus engine", "",
             f"{c['documents_in']} pool documents in, {c['documents_out']} kept. Dropped: " +
             ", ".join(f"{k} {v}" for k, v in (c["dropped"] or {}).items() if v) + ".", "",
@@ -275,18 +341,28 @@ def write(config: Any, workdir: str, done: dict[str, dict[str, Any] | None]) -> 
       grpo_reward_first=grpo_records[0].get("reward_mean") if grpo_records else None,
       grpo_reward_last=grpo_records[-1].get("reward_mean") if grpo_records else None,
       grpo_kl_last=grpo_records[-1].get("kl") if grpo_records else None)
+  solve = done.get("solve")
+  monitoring = monitoring_by_stage(workdir)
   report = dict(variant=config.variant, seed=config.seed,
                 eval_temperature=config.eval.temperature, evaluation=evaluation,
                 findings=findings(evaluation), corpus=corpus_summary(workdir), training=training,
-                stage_seconds=stage_seconds, total_seconds=sum(stage_seconds.values()))
+                solve={k: v for k, v in solve.items() if k != "seconds"} if solve else None,
+                monitoring=monitoring, stage_seconds=stage_seconds,
+                total_seconds=sum(stage_seconds.values()))
   with open(os.path.join(workdir, "report.json"), "w", encoding="utf-8") as f:
     json.dump(report, f, indent=1)
   _plot_losses(workdir, os.path.join(workdir, "losses.png"))
   _plot_grpo(workdir, os.path.join(workdir, "grpo.png"))
   _plot_stages(evaluation, os.path.join(workdir, "accuracy_by_stage.png"))
   _plot_k_curves(evaluation, os.path.join(workdir, "k_curves.png"))
+  files = ["report.json", "report.md", "losses.png", "grpo.png", "accuracy_by_stage.png",
+           "k_curves.png"]
+  last = [stage for stage in EVALUATED if stage in monitoring][-1:]
+  if last:
+    eval_report.plot_calibration(os.path.join(workdir, "calibration.png"),
+                                 monitoring[last[0]]["calibration"],
+                                 f"{last[0]} checkpoint: accuracy vs agreement")
+    files.append("calibration.png")
   with open(os.path.join(workdir, "report.md"), "w", encoding="utf-8") as f:
     f.write(_markdown(report))
-  return dict(findings=report["findings"], files=["report.json", "report.md", "losses.png",
-                                                  "grpo.png", "accuracy_by_stage.png",
-                                                  "k_curves.png"])
+  return dict(findings=report["findings"], files=files)

@@ -127,27 +127,43 @@ def make_generate_fn(model, tokenizer, *, batch_size: int, max_new_tokens: int,
                      max_prompt_len: int | None, stop_strings: Sequence[str] = (),
                      seed: int = 0, mesh: Any = None,
                      rules: Sequence = config_lib.AXIS_RULES,
-                     label: str = "eval") -> GenerateFn:
+                     label: str = "eval", sandbox: Any = None, max_tool_calls: int = 4,
+                     tool_log: list | None = None) -> GenerateFn:
   """`generate_fn(prompts, n, temperature)` for evaluation.run, with progress lines.
 
   Prompts go to the sampler `batch_size` at a time; completions are cut at the first stop
   string (the sampler also stops rows on them early). Temperature 0 is greedy.
+
+  With a `tools.Sandbox`, completions are tool-integrated (rl/tool_rollout.py): each
+  ```python block the model closes runs in the sandbox, its ```output block is appended and
+  decoding goes on, up to `max_tool_calls` programs per completion; the texts returned hold
+  the code and output blocks. Each completion's `ToolResult`s are appended to `tool_log`
+  when one is given (for tool-call statistics).
   """
   import jax  # pylint: disable=g-import-not-at-top
   from deepseekmath_jax.rl import sampler  # pylint: disable=g-import-not-at-top
+  from deepseekmath_jax.rl import tool_rollout  # pylint: disable=g-import-not-at-top
   rules = tuple(tuple(r) for r in rules)
   stop_strings = tuple(stop_strings)
+
+  def sample(chunk: list[str], n: int, temperature: float, key) -> list[list[str]]:
+    kwargs = dict(num_samples=n, max_new_tokens=max_new_tokens, temperature=temperature,
+                  stop_strings=stop_strings, rng=key, batch_size=batch_size,
+                  max_prompt_len=max_prompt_len, mesh=mesh, rules=rules)
+    if sandbox is None:
+      return sampler.generate_text(model, tokenizer, chunk, **kwargs)
+    traces = tool_rollout.generate_text_with_tools(
+        model, tokenizer, chunk, sandbox=sandbox, max_tool_calls=max_tool_calls, **kwargs)
+    if tool_log is not None:
+      tool_log.extend(t.tool_results for row in traces for t in row)
+    return [[t.text for t in row] for row in traces]
 
   def generate_fn(prompts: list[str], n: int, temperature: float) -> list[list[str]]:
     out: list[list[str]] = []
     start = time.perf_counter()
     for lo in range(0, len(prompts), batch_size):
       chunk = prompts[lo:lo + batch_size]
-      out += sampler.generate_text(
-          model, tokenizer, chunk, num_samples=n, max_new_tokens=max_new_tokens,
-          temperature=temperature, stop_strings=stop_strings,
-          rng=jax.random.fold_in(jax.random.key(seed), lo), batch_size=batch_size,
-          max_prompt_len=max_prompt_len, mesh=mesh, rules=rules)
+      out += sample(chunk, n, temperature, jax.random.fold_in(jax.random.key(seed), lo))
       elapsed = time.perf_counter() - start
       rate = len(out) / max(elapsed, 1e-9)
       logging.info("%s: %s x%d: %d/%d prompts, %.1f prompts/s, ETA %.0f s", label,

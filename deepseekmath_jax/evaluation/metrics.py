@@ -20,6 +20,9 @@ arXiv:2402.03300 Table 5, Fig. 7 and the abstract's "60.9% on MATH"):
   none has an answer). A problem is flagged `disagreement` when its samples carry at least two
   different answers and agreement is below a threshold (0.5 by default): no answer has an
   absolute majority. Samples without an answer lower agreement but are not a disagreement.
+* **monitoring** (when problems have several samples): top-2 disagreement, majority answers
+  that pass relaxed but fail strict, escalation rate by reason and calibration of agreement
+  (`monitoring_summary`, with the escalation rule of `solve`, evaluation/monitoring.py).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import math
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from deepseekmath_jax.evaluation import monitoring
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,21 +98,12 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 def majority_vote(keys: Sequence[str | None]) -> tuple[int | None, int]:
   """Index of the first sample carrying the majority answer, and that answer's count.
 
-  Samples with key None (no answer) do not vote. Ties go to the answer seen first.
+  Samples with key None (no answer) do not vote. Ties go to the answer seen first
+  (`monitoring.rank_answers`, the ranking `solve` uses too).
   Returns (None, 0) when no sample has an answer.
   """
-  counts: collections.Counter[str] = collections.Counter()
-  first: dict[str, int] = {}
-  for i, key in enumerate(keys):
-    if key is None:
-      continue
-    counts[key] += 1
-    first.setdefault(key, i)
-  if not counts:
-    return None, 0
-  # max over (count, -first index): the highest count, then the earliest first appearance.
-  best = max(counts, key=lambda k: (counts[k], -first[k]))
-  return first[best], counts[best]
+  vote = monitoring.rank_answers(keys)
+  return vote.majority_index, vote.majority_count
 
 
 def maj_at_k(samples: Sequence[SampleGrade], k: int, *, strict: bool = False) -> bool:
@@ -183,8 +179,64 @@ def _group_summary(results: Sequence[ProblemResult], ks: Sequence[int], strict: 
   return out
 
 
+def monitoring_summary(results: Sequence[ProblemResult], *, strict: bool = False,
+                       rules: monitoring.EscalationRules | None = None,
+                       num_bins: int = 10) -> dict | None:
+  """Monitoring figures over the problems with at least two samples (None when there are none).
+
+  Per problem the samples vote (`monitoring.rank_answers`); the figures are
+  * `top2_disagreement_rate`: share of problems whose runner-up answer is material
+    (`monitoring.candidates_differ`, solve's `candidates_differ`);
+  * `any_disagreement_rate`: share with at least two distinct answers;
+  * `majority_relaxed_not_strict_rate`: share whose majority answer passes the relaxed verifier
+    and fails the strict one (a form or unit the reference does not use);
+  * `escalation_rate` and `escalation_rate_by_reason`: solve's escalation rule
+    (`monitoring.escalation_reasons`) with the reference as the verifier's check; the reasons
+    that need the question's safety patterns or tool runs are listed in `reasons_not_checked`;
+  * `calibration`: accuracy of the majority answer (in the headline mode) against agreement,
+    with the expected calibration error.
+  """
+  rules = rules or monitoring.EscalationRules()
+  several = [r for r in results if len(r.samples) >= 2]
+  if not several:
+    return None
+  checked = [r for r in monitoring.ESCALATION_REASONS
+             if r not in ("safety_critical_request", "tool_failed")]
+  agreements, headline_correct, differ, any_differ, rel_not_strict, escalated = ([] for _ in
+                                                                                 range(6))
+  by_reason = collections.Counter()
+  for r in several:
+    vote = monitoring.rank_answers([s.key for s in r.samples])
+    index = vote.majority_index
+    majority = r.samples[index] if index is not None else None
+    reasons = monitoring.escalation_reasons(
+        vote, rules, majority_correct=majority.correct if majority else None)
+    by_reason.update(reasons)
+    escalated.append(bool(reasons))
+    agreements.append(vote.agreement)
+    headline_correct.append(bool(majority and (majority.correct_strict if strict
+                                               else majority.correct)))
+    differ.append(monitoring.candidates_differ(vote, rules))
+    any_differ.append(vote.num_distinct >= 2)
+    rel_not_strict.append(bool(majority and majority.correct and not majority.correct_strict))
+  n = len(several)
+  return {
+      "num_problems": n,
+      "mode": "strict" if strict else "relaxed",
+      "rules": dataclasses.asdict(rules),
+      "top2_disagreement_rate": _mean(differ),
+      "any_disagreement_rate": _mean(any_differ),
+      "majority_relaxed_not_strict_rate": _mean(rel_not_strict),
+      "escalation_rate": _mean(escalated),
+      "escalation_rate_by_reason": {reason: by_reason[reason] / n for reason in checked},
+      "reasons_not_checked": [r for r in monitoring.ESCALATION_REASONS if r not in checked],
+      "calibration": monitoring.calibration(agreements, headline_correct, num_bins),
+  }
+
+
 def summarize(results: Sequence[ProblemResult], *, strict: bool = False,
-              ks: Sequence[int] | None = None, disagreement_threshold: float = 0.5) -> dict:
+              ks: Sequence[int] | None = None, disagreement_threshold: float = 0.5,
+              escalation_rules: monitoring.EscalationRules | None = None) -> dict:
   """Benchmark summary: overall, per subject, per level, k-curves, reasons, confidence.
 
   Args:
@@ -194,9 +246,10 @@ def summarize(results: Sequence[ProblemResult], *, strict: bool = False,
       problems that have samples. A problem with fewer than k samples counts wrong at that k,
       and `problems_short_of_samples` says how many there were.
     disagreement_threshold: agreement below which a problem is flagged.
+    escalation_rules: thresholds of the monitoring figures (`monitoring_summary`).
 
   Returns:
-    A JSON-ready dict.
+    A JSON-ready dict; `monitoring` is None unless some problem has several samples.
   """
   sample_counts = [len(r.samples) for r in results if r.samples]
   if ks is None:
@@ -247,4 +300,5 @@ def summarize(results: Sequence[ProblemResult], *, strict: bool = False,
           "top1_when_agreeing": _mean(bool(r.top1 and r.top1.correct) for r in high),
           "top1_when_disagreeing": _mean(bool(r.top1 and r.top1.correct) for r in low),
       },
+      "monitoring": monitoring_summary(results, strict=strict, rules=escalation_rules),
   }

@@ -10,6 +10,11 @@ Formats (arXiv:2402.03300 §4.4, §5.4; the official eval's `markup_question()` 
   generation stops at `\nProblem:`.
 * `gsm8k_8shot` (Base models, Table 2): `Q: {q}\nA: ... The answer is N.`, eight exemplars
   separated by two blank lines; generation stops at `\nQ:`.
+* `tool` (the "Tool" columns of Table 5, program-of-thought / tool-integrated reasoning): the
+  chat turn with the paper's tool instruction, `{question}\nPlease integrate natural language
+  reasoning with programs to solve the problem above, and put your final answer within
+  \boxed{}.`; the model's ```python blocks run in the sandbox (evaluation/generate.py with a
+  `Sandbox`, rl/tool_rollout.py).
 
 The exemplar solutions below are written for this project (the official prompt files are not
 copied); each exemplar's problem is quoted verbatim from the benchmark's *training* split, named by
@@ -26,6 +31,8 @@ from __future__ import annotations
 import dataclasses
 
 ZERO_SHOT_COT_SUFFIX = "Please reason step by step, and put your final answer within \\boxed{}."
+TOOL_SUFFIX = ("Please integrate natural language reasoning with programs to solve the problem "
+               "above, and put your final answer within \\boxed{}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,6 +192,7 @@ FORMATS: dict[str, PromptFormat] = {
     "zero_shot_cot": PromptFormat("zero_shot_cot", PARAPHRASE_TEMPLATES[0], _CHAT_STOP),
     "math_4shot": PromptFormat("math_4shot", _math_4shot_template(), ("\nProblem:",)),
     "gsm8k_8shot": PromptFormat("gsm8k_8shot", _gsm8k_8shot_template(), ("\nQ:",)),
+    "tool": PromptFormat("tool", _chat("{question}\n" + TOOL_SUFFIX), _CHAT_STOP),
 }
 
 # Few-shot format the paper uses for each benchmark when evaluating Base models (§5.4).

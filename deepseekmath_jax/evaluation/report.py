@@ -9,6 +9,8 @@ report reads in any viewer. File names are fixed so scripts can find them:
   accuracy_by_subject.png, accuracy_by_level.png   (when the benchmark has subjects / levels)
   k_curves.png         maj@k and pass@k against k (when there are several samples)
   reasons.png          verifier reason counts for the top-1 responses, relaxed and strict
+  calibration.png      accuracy of the majority answer against sample agreement, with the
+                       expected calibration error (when problems have several samples)
   temperature_sweep.png, paraphrase.png             (when the audit ran them)
 """
 
@@ -77,6 +79,61 @@ def _plot_reasons(path: str, summary: dict, title: str) -> None:
   labels = sorted(set(relaxed) | set(strict), key=lambda r: -relaxed.get(r, 0))
   _bar(path, labels, {"relaxed": [relaxed.get(r, 0) for r in labels],
                       "strict": [strict.get(r, 0) for r in labels]}, title, "top-1 responses")
+
+
+def plot_calibration(path: str, calibration: dict, title: str) -> None:
+  """Reliability diagram: majority-answer accuracy per agreement bin against the diagonal."""
+  bins = calibration["bins"]
+  fig, ax = plt.subplots(figsize=(5, 4.2))
+  ax.plot([0, 100], [0, 100], color="gray", linestyle="--", linewidth=1, label="calibrated")
+  width = 100 / calibration["num_bins"]
+  ax.bar([100 * b["lo"] for b in bins], [100 * b["accuracy"] for b in bins], width=width,
+         align="edge", alpha=0.5, edgecolor="black", label="accuracy of the majority")
+  ax.plot([100 * b["mean_agreement"] for b in bins], [100 * b["accuracy"] for b in bins], "o",
+          color="black")
+  for b in bins:
+    ax.annotate(f"n={b['n']}", (100 * (b["lo"] + b["hi"]) / 2, 100 * b["accuracy"]),
+                textcoords="offset points", xytext=(0, 4), ha="center", fontsize=7)
+  ece = calibration["ece"]
+  ax.set_xlim(0, 100)
+  ax.set_ylim(0, 105)
+  ax.set_xlabel("agreement: share of samples in the majority (%)")
+  ax.set_ylabel("majority answer correct (%)")
+  ax.set_title(f"{title}\nECE = {100 * ece:.1f} points" if ece is not None else title)
+  ax.legend(loc="upper left", fontsize=8)
+  ax.grid(alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def monitoring_markdown(m: dict | None) -> list[str]:
+  """The report's monitoring section (empty without several samples per problem)."""
+  if not m:
+    return []
+  cal = m["calibration"]
+  rules = m["rules"]
+  lines = [f"## Monitoring ({m['num_problems']} problems with several samples)", "",
+           "| figure | value (%) |", "|---|---|",
+           f"| top-2 disagreement (runner-up holds >= {rules['runner_up_min_count']} samples "
+           f"and >= {_pct(rules['runner_up_min_share'])}%) | "
+           f"{_pct(m['top2_disagreement_rate'])} |",
+           f"| any disagreement (>= 2 distinct answers) | {_pct(m['any_disagreement_rate'])} |",
+           f"| majority answer passes relaxed, fails strict | "
+           f"{_pct(m['majority_relaxed_not_strict_rate'])} |",
+           f"| escalated (any reason) | {_pct(m['escalation_rate'])} |"]
+  for reason, rate in m["escalation_rate_by_reason"].items():
+    lines.append(f"| escalated: {reason} | {_pct(rate)} |")
+  lines += ["", f"Escalation uses `solve`'s rule (agreement below "
+            f"{_pct(rules['min_agreement'])}% is low); not checked here: "
+            f"{', '.join(m['reasons_not_checked'])}.", "",
+            f"Calibration ({m['mode']} verdicts of the majority answer): expected calibration "
+            f"error **{_pct(cal['ece'])}** points.", "",
+            "| agreement bin | problems | mean agreement | accuracy |", "|---|---|---|---|"]
+  for b in cal["bins"]:
+    lines.append(f"| {_pct(b['lo'])}-{_pct(b['hi'])} | {b['n']} | {_pct(b['mean_agreement'])} "
+                 f"| {_pct(b['accuracy'])} |")
+  return lines + [""]
 
 
 def _plot_temperature(path: str, rows: list[dict], title: str) -> None:
@@ -154,6 +211,17 @@ def _markdown(report: dict[str, Any]) -> str:
             f"{_pct(c['top1_when_disagreeing'])}%",
             f"- problems whose top-1 verdict differs between relaxed and strict: "
             f"{c['num_strict_relaxed_differ']}", ""]
+  lines += monitoring_markdown(s.get("monitoring"))
+  tools = report.get("tools")
+  if tools:
+    lines += ["## Tool-integrated reasoning", "",
+              f"Prompt format `{report.get('source', {}).get('prompt_format', '?')}`; each "
+              "```python block ran in the sandbox (deepseekmath_jax/tools).", "",
+              "| figure | value |", "|---|---|"]
+    for key, value in tools.items():
+      shown = f"{value:.4g}" if isinstance(value, float) else value
+      lines.append(f"| {key} | {shown} |")
+    lines.append("")
   audit = report.get("audit", {})
   if "length_split" in audit:
     ls = audit["length_split"]
@@ -219,6 +287,10 @@ def write_report(report: dict[str, Any], problem_rows: list[dict], output_dir: s
     plots.append("k_curves.png")
   _plot_reasons(os.path.join(output_dir, "reasons.png"), s, f"{name}: verifier reasons (top-1)")
   plots.append("reasons.png")
+  if s.get("monitoring"):
+    plot_calibration(os.path.join(output_dir, "calibration.png"), s["monitoring"]["calibration"],
+                     f"{name}: accuracy vs agreement")
+    plots.append("calibration.png")
   audit = report.get("audit", {})
   if audit.get("temperature_sweep"):
     _plot_temperature(os.path.join(output_dir, "temperature_sweep.png"),

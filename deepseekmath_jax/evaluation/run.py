@@ -20,6 +20,7 @@ the report into `config.output_dir` or `<workdir>/eval_<benchmark>`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import Any, Sequence
 
@@ -115,7 +116,8 @@ def evaluate_model(benchmark: str, problems: Sequence[benchmarks.Problem],
                    deadline_s: float = 2.0, sweep_temperatures: Sequence[float] = (),
                    sweep_samples: int = 4, paraphrases: bool = False,
                    disagreement_threshold: float = 0.5, output_dir: str | None = None,
-                   source: dict[str, Any] | None = None) -> dict[str, Any]:
+                   source: dict[str, Any] | None = None, tool_log: list | None = None,
+                   tools_section: dict[str, Any] | None = None) -> dict[str, Any]:
   """Evaluates a sampler with the paper's protocol (see module docstring); returns the report.
 
   Args:
@@ -134,6 +136,9 @@ def evaluate_model(benchmark: str, problems: Sequence[benchmarks.Problem],
     disagreement_threshold: agreement below which a problem is flagged.
     output_dir: where to write the report files (None: write nothing).
     source: more fields for the report's `source` (e.g. the checkpoint and decoding limits).
+    tool_log: the list a tool-integrated `generate_fn` fills with each completion's
+      `ToolResult`s (evaluation/generate.py); the report's `tools` section summarizes it.
+    tools_section: more fields for the report's `tools` section.
   """
   fmt = prompts_lib.get_format(prompt_format)
   greedy = {pid: rs[0] for pid, rs in audit.generate(problems, generate_fn, fmt, 1, 0.0).items()}
@@ -151,6 +156,11 @@ def evaluate_model(benchmark: str, problems: Sequence[benchmarks.Problem],
   if paraphrases:
     report["audit"]["paraphrase"] = audit.paraphrase_perturbation(
         problems, generate_fn, deadline_s=deadline_s)
+  if tool_log is not None:
+    from deepseekmath_jax.tools import metrics as tools_lib  # pylint: disable=g-import-not-at-top
+    report["tools"] = {**tools_lib.tool_call_metrics(tool_log),
+                       "accuracy_with_tool": report["summary"]["headline_top1"],
+                       **(tools_section or {})}
   if output_dir:
     rows = problem_rows(results, disagreement_threshold, top1_responses=greedy)
     paths = report_lib.write_report(report, rows, output_dir)
@@ -192,17 +202,50 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict,
     logging.warning("max_prompt_len + max_new_tokens = %d exceeds the model's max_seq_len %d",
                     config.max_prompt_len + config.max_new_tokens, cfg.max_seq_len)
   # The format's stop strings also stop the sampler's rows early (evaluate_model cuts the text).
-  generate_fn = generate.make_generate_fn(
-      model, tokenizer, batch_size=config.batch_size, max_new_tokens=config.max_new_tokens,
-      max_prompt_len=config.max_prompt_len, stop_strings=fmt.stop, seed=config.seed,
-      mesh=mesh, rules=config.axis_rules, label=f"eval_{config.benchmark}")
-  return evaluate_model(
-      config.benchmark, problems, generate_fn, split=config.split,
-      prompt_format=config.prompt_format, num_samples=config.num_samples,
-      temperature=config.temperature, strict=config.strict, deadline_s=config.deadline_s,
-      disagreement_threshold=config.disagreement_threshold, output_dir=output_dir,
-      source={"checkpoint": config.checkpoint, "max_new_tokens": config.max_new_tokens,
-              "max_prompt_len": config.max_prompt_len, "seed": config.seed})
+  make = functools.partial(
+      generate.make_generate_fn, model, tokenizer, batch_size=config.batch_size,
+      max_new_tokens=config.max_new_tokens, max_prompt_len=config.max_prompt_len,
+      seed=config.seed, mesh=mesh, rules=config.axis_rules, label=f"eval_{config.benchmark}")
+  source = {"checkpoint": config.checkpoint, "max_new_tokens": config.max_new_tokens,
+            "max_prompt_len": config.max_prompt_len, "seed": config.seed}
+  common = dict(split=config.split, strict=config.strict, deadline_s=config.deadline_s,
+                disagreement_threshold=config.disagreement_threshold)
+  tools = config.get("tools")
+  if tools is None or not tools.enabled:
+    return evaluate_model(config.benchmark, problems, make(stop_strings=fmt.stop),
+                          prompt_format=config.prompt_format, num_samples=config.num_samples,
+                          temperature=config.temperature, output_dir=output_dir,
+                          source=source, **common)
+  # Tool-integrated (Table 5's "Tool" setting), and, for the with/without comparison, greedy
+  # top-1 of the same checkpoint without tools under `tools.compare_prompt_format`.
+  from deepseekmath_jax.tools import Sandbox  # pylint: disable=g-import-not-at-top
+  section = {}
+  if tools.compare_prompt_format:
+    plain_fmt = prompts_lib.get_format(tools.compare_prompt_format)
+    plain = evaluate_model(config.benchmark, problems, make(stop_strings=plain_fmt.stop),
+                           prompt_format=tools.compare_prompt_format, num_samples=0,
+                           output_dir=None, source=source, **common)
+    section = {"accuracy_without_tool": plain["summary"]["headline_top1"],
+               "without_tool_prompt_format": tools.compare_prompt_format}
+  tool_log: list = []
+  with Sandbox(num_workers=int(tools.num_workers), timeout_s=float(tools.timeout_s),
+               memory_mb=int(tools.memory_mb), output_limit=int(tools.output_limit)) as box:
+    generate_fn = make(stop_strings=fmt.stop, sandbox=box,
+                       max_tool_calls=int(tools.max_tool_calls), tool_log=tool_log)
+    section.update(max_tool_calls=int(tools.max_tool_calls), timeout_s=float(tools.timeout_s),
+                   network_isolated=box.network_isolated)
+    report = evaluate_model(config.benchmark, problems, generate_fn,
+                            prompt_format=config.prompt_format,
+                            num_samples=config.num_samples, temperature=config.temperature,
+                            output_dir=output_dir, source=source, tool_log=tool_log,
+                            tools_section=section, **common)
+  t = report["tools"]
+  logging.info("%s with tools: top-1 %.2f%%%s; %.2f calls/sample, error rate %.2f, timeout "
+               "rate %.2f", config.benchmark, 100 * t["accuracy_with_tool"],
+               f" (without: {100 * t['accuracy_without_tool']:.2f}%)"
+               if "accuracy_without_tool" in t else "", t["tool_calls_per_sample"],
+               t["tool_error_rate"], t["tool_timeout_rate"])
+  return report
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:

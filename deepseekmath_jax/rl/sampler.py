@@ -281,7 +281,8 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, num_samples
              max_new_tokens: int, rng: jax.Array, temperature: float = 1.0,
              top_p: float = 1.0, top_k: int = 0, eos_id: int, pad_id: int,
              stop_sequences: Sequence[Sequence[int]] = (), max_prompt_len: int | None = None,
-             mesh: Any = None, rules: sharding.Rules = config_lib.AXIS_RULES) -> Samples:
+             prompt_slots: int | None = None, mesh: Any = None,
+             rules: sharding.Rules = config_lib.AXIS_RULES) -> Samples:
   """Samples `num_samples` completions for each prompt; see the module docstring.
 
   Args:
@@ -298,12 +299,79 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, num_samples
     stop_sequences: token sequences that end a completion once it ends with one of them (the
       stop tokens are kept). Only the completion is searched, not the prompt.
     max_prompt_len: longer prompts keep their last `max_prompt_len` tokens (counted).
+    prompt_slots: pad prompts to at least this many slots (a caller whose prompt lengths
+      vary a lot, such as the tool loop's continuations, keeps one compiled program).
     mesh: a device mesh to shard the batch over (its `act_batch` axes), or None.
     rules: logical axis rules.
 
   Returns:
     `Samples` with arrays [B, G, T] / [B, G] / [B].
   """
+  prepared = _prepare(prompts, num_samples=num_samples, max_new_tokens=max_new_tokens,
+                      temperature=temperature, top_p=top_p, top_k=top_k, eos_id=eos_id,
+                      pad_id=pad_id, stop_sequences=stop_sequences,
+                      max_prompt_len=max_prompt_len, prompt_slots=prompt_slots, mesh=mesh,
+                      rules=rules)
+  with sharding.mesh_rules(mesh, rules):
+    arrays = prepared.arrays
+    if mesh is not None:
+      arrays = tuple(jax.device_put(x, sharding.batch_sharding(mesh, rules, x.ndim))
+                     for x in arrays)
+    out = _generate_jit(model, *arrays, rng, *prepared.settings, program=prepared.program)
+  b = len(prepared.lengths)
+  tokens, logprobs, comp_lengths, truncated, steps = (_to_numpy(x) for x in out)
+  tokens, logprobs = tokens[:b], logprobs[:b]
+  comp_lengths, truncated = comp_lengths[:b], truncated[:b]
+  if prepared.program.num_samples != num_samples:
+    tokens, logprobs, comp_lengths, truncated = (
+        np.repeat(x, num_samples, axis=1) for x in (tokens, logprobs, comp_lengths, truncated))
+  return Samples(tokens=tokens.astype(np.int32), logprobs=logprobs.astype(np.float32),
+                 lengths=comp_lengths.astype(np.int32), truncated=truncated.astype(bool),
+                 prompt_lengths=prepared.lengths,
+                 num_truncated_prompts=prepared.num_truncated, decode_steps=int(steps))
+
+
+def lower_generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, num_samples: int,
+                   max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0,
+                   top_k: int = 0, eos_id: int = 1, pad_id: int = 0,
+                   stop_sequences: Sequence[Sequence[int]] = (),
+                   max_prompt_len: int | None = None, mesh: Any = None,
+                   rules: sharding.Rules = config_lib.AXIS_RULES) -> jax.stages.Lowered:
+  """Lowers the program `generate` would run for these arguments, without running it.
+
+  `model` may be abstract (`nnx.eval_shape`); the batch goes in as sharded
+  `jax.ShapeDtypeStruct`s, so the mesh may hold devices this process cannot run on (AOT
+  compilation for a TPU topology, experiments/aot_compile.py).
+  """
+  prepared = _prepare(prompts, num_samples=num_samples, max_new_tokens=max_new_tokens,
+                      temperature=temperature, top_p=top_p, top_k=top_k, eos_id=eos_id,
+                      pad_id=pad_id, stop_sequences=stop_sequences,
+                      max_prompt_len=max_prompt_len, mesh=mesh, rules=rules)
+  arrays = tuple(jax.ShapeDtypeStruct(
+      x.shape, x.dtype,
+      sharding=None if mesh is None else sharding.batch_sharding(mesh, rules, x.ndim))
+                 for x in prepared.arrays)
+  rng = jax.eval_shape(lambda: jax.random.key(0))
+  with sharding.mesh_rules(mesh, rules):
+    return _generate_jit.lower(model, *arrays, rng, *prepared.settings,
+                               program=prepared.program)
+
+
+@dataclasses.dataclass
+class _Prepared:
+  """`generate`'s host-side inputs: bucketed prompt arrays, traced settings, the program."""
+  arrays: tuple[np.ndarray, ...]       # prompt [B', P], prompt lengths [B'], real rows [B']
+  settings: tuple[Any, ...]
+  program: _Program
+  lengths: np.ndarray                  # prompt lengths of the B real prompts (truncated)
+  num_truncated: int
+
+
+def _prepare(prompts: Sequence[Sequence[int]], *, num_samples: int, max_new_tokens: int,
+             temperature: float, top_p: float, top_k: int, eos_id: int, pad_id: int,
+             stop_sequences: Sequence[Sequence[int]], max_prompt_len: int | None, mesh: Any,
+             rules: sharding.Rules, prompt_slots: int | None = None) -> _Prepared:
+  """Checks the arguments, buckets and pads the prompts and stop sequences."""
   if num_samples < 1 or max_new_tokens < 1:
     raise ValueError(f"num_samples ({num_samples}) and max_new_tokens ({max_new_tokens}) "
                      "must be >= 1")
@@ -329,7 +397,7 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, num_samples
   g = 1 if temperature == 0 else num_samples
   b = len(prompts)
   padded_b = bucket_rows(b, batch_shards(mesh, rules))
-  p = bucket_length(int(lengths.max()))
+  p = max(bucket_length(int(lengths.max())), int(prompt_slots or 0))
   if max_prompt_len is not None:
     p = min(p, max_prompt_len)
   prompt_BxP = np.full((padded_b, p), pad_id, np.int32)
@@ -351,23 +419,8 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, num_samples
                      greedy=temperature == 0, top_k=int(top_k), use_top_p=top_p < 1.0)
   settings = (np.float32(temperature if temperature > 0 else 1.0), np.float32(top_p),
               np.int32(eos_id), np.int32(pad_id), stops_SxM, stop_len_S)
-
-  with sharding.mesh_rules(mesh, rules):
-    arrays = (prompt_BxP, prompt_len_B, real_B)
-    if mesh is not None:
-      arrays = tuple(jax.device_put(x, sharding.batch_sharding(mesh, rules, x.ndim))
-                     for x in arrays)
-    out = _generate_jit(model, *arrays, rng, *settings, program=program)
-  tokens, logprobs, comp_lengths, truncated, steps = (_to_numpy(x) for x in out)
-  tokens, logprobs = tokens[:b], logprobs[:b]
-  comp_lengths, truncated = comp_lengths[:b], truncated[:b]
-  if g != num_samples:
-    tokens, logprobs, comp_lengths, truncated = (
-        np.repeat(x, num_samples, axis=1) for x in (tokens, logprobs, comp_lengths, truncated))
-  return Samples(tokens=tokens.astype(np.int32), logprobs=logprobs.astype(np.float32),
-                 lengths=comp_lengths.astype(np.int32), truncated=truncated.astype(bool),
-                 prompt_lengths=lengths, num_truncated_prompts=int(num_truncated),
-                 decode_steps=int(steps))
+  return _Prepared(arrays=(prompt_BxP, prompt_len_B, real_B), settings=settings,
+                   program=program, lengths=lengths, num_truncated=int(num_truncated))
 
 
 def stop_token_sequences(tokenizer: Any, stop_strings: Sequence[str]) -> list[list[int]]:

@@ -19,6 +19,11 @@ The loop, as in the paper's Algorithm 1 (iterative GRPO):
     [a reward model, when used, is retrained on the iteration's rule-judged samples with
      10% replay of historical data (§4.1.4); see reward_model.py]
 
+With `config.grpo.tools.enabled` the rollouts are tool-integrated (rl/tool_rollout.py): the
+policy's ```python blocks run in a sandbox (deepseekmath_jax/tools) and their output blocks
+are appended; those output tokens are the environment's, so `model_token_mask` removes them
+from the loss mask (no loss, no KL, no token count).
+
 One "step" is one exploration stage: B·G completions (config.batch_size) and μ·M optimizer
 updates. Checkpoints hold params, optimizer state, the reference params, the reward model, the
 step (the iteration follows from it), the question iterator's state and the counters, so a run
@@ -53,6 +58,7 @@ from deepseekmath_jax.rl import questions as questions_lib
 from deepseekmath_jax.rl import reward_model as rm_lib
 from deepseekmath_jax.rl import rewards as rewards_lib
 from deepseekmath_jax.rl import sampler
+from deepseekmath_jax.rl import tool_rollout
 from deepseekmath_jax.trainers import pretrain
 from deepseekmath_jax.trainers import train_lib
 from deepseekmath_jax.verifier import steps as verifier_steps
@@ -133,6 +139,27 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                      f"{needed} exceeds config.model.max_seq_len={config.model.max_seq_len}")
   if not any(float(w) for w in config.reward.weights.values()):
     raise ValueError("config.reward.weights: every reward term has weight 0")
+  tools = config.grpo.get("tools")
+  if tools is not None and tools.enabled and (
+      int(tools.max_tool_calls) < 1 or float(tools.timeout_s) <= 0 or int(tools.num_workers) < 1):
+    raise ValueError(f"config.grpo.tools: max_tool_calls={tools.max_tool_calls} (>= 1), "
+                     f"timeout_s={tools.timeout_s} (> 0), num_workers={tools.num_workers} "
+                     "(>= 1) when tools are enabled")
+
+
+def _make_sandbox(config: ml_collections.ConfigDict):
+  """The sandbox of tool-integrated rollouts (config.grpo.tools), or None when disabled."""
+  tools = config.grpo.get("tools")
+  if tools is None or not tools.enabled:
+    return None
+  if jax.process_count() > 1:
+    # Each process would run the programs itself, and a deadline can expire on one host
+    # and not on another: the rollouts, which every process must share, would diverge.
+    raise NotImplementedError("config.grpo.tools.enabled with several processes: the tool "
+                              "rollouts are not yet shared across hosts; run one process")
+  from deepseekmath_jax.tools import Sandbox  # pylint: disable=g-import-not-at-top
+  return Sandbox(num_workers=int(tools.num_workers), timeout_s=float(tools.timeout_s),
+                 memory_mb=int(tools.memory_mb), output_limit=int(tools.output_limit))
 
 
 def settings_from_config(config: ml_collections.ConfigDict) -> grpo_step.GRPOSettings:
@@ -191,7 +218,7 @@ class Round:
     """Resolves the rewards; returns the seconds spent waiting for them."""
     if not isinstance(self.result, rewards_lib.RewardResult):
       t0 = time.perf_counter()
-      self.result = self.result.result()
+      self.result = rewards_from_process_zero(self.result.result())
       return time.perf_counter() - t0
     return 0.0
 
@@ -211,6 +238,30 @@ class Round:
       return np.nanmax(r, axis=1, initial=-np.inf) <= np.nanmin(r, axis=1, initial=np.inf)
     r = self.rewards_BxG()
     return r.max(axis=1) <= r.min(axis=1)
+
+
+def rewards_from_process_zero(result: rewards_lib.RewardResult) -> rewards_lib.RewardResult:
+  """Process 0's rewards on every process of a multi-process run.
+
+  Every process samples and grades the same global rollouts, and the rewards are a function
+  of the completions, but a verifier deadline can expire on one host and not on another; the
+  update, and dynamic sampling's choice of groups, must see one set of rewards on all hosts.
+  """
+  if jax.process_count() == 1:
+    return result
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  steps = result.steps
+  tree = dict(rewards=result.rewards, correct=result.correct.astype(np.int32),
+              per_term=result.per_term,
+              steps=None if steps is None else (steps.rewards_NxS, steps.ends_NxS,
+                                                steps.mask_NxS.astype(np.int32)))
+  tree = multihost_utils.broadcast_one_to_all(tree)
+  if steps is not None:
+    steps = rewards_lib.StepRewards(tree["steps"][0], tree["steps"][1],
+                                    tree["steps"][2].astype(bool))
+  return rewards_lib.RewardResult(
+      rewards=tree["rewards"], steps=steps, correct=tree["correct"].astype(bool),
+      per_term=tree["per_term"], counts=result.counts, seconds=result.seconds)
 
 
 def _decode(tokenizer, tokens: np.ndarray, length: int, stop_strings) -> tuple[list[int], str]:
@@ -282,6 +333,10 @@ def assemble_batch(rounds: list[Round], B: int, *, dynamic_sampling: bool,
   if mask_truncated:
     # Overlong masking (DAPO): a completion cut by the token budget is out of the loss.
     mask &= ~cat(lambda rnd, b: rnd.samples.truncated[b])[..., None]
+  samples = rounds[0].samples
+  if getattr(samples, "model_token_mask", None) is not None:
+    # Tool-output tokens are the environment's, not the policy's: no loss, no token count.
+    mask &= cat(lambda rnd, b: rnd.samples.model_token_mask[b]).astype(bool)
   mask &= group_valid[:, None, None]
   out["loss_mask"] = mask.astype(np.float32)
   out["sampler_logp"] = cat(lambda rnd, b: rnd.samples.logprobs[b])
@@ -325,7 +380,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   settings = settings_from_config(config)
   steps_per_iteration = -(-config.total_steps // config.num_iterations)
 
-  tokenizer = _tokenizer(config, workdir)
+  tokenizer = train_lib.process_zero_first(lambda: _tokenizer(config, workdir), "tokenizer")
   if tokenizer.vocab_size > config.model.vocab_size:
     raise ValueError(f"the tokenizer has {tokenizer.vocab_size} ids but config.model."
                      f"vocab_size={config.model.vocab_size}")
@@ -333,13 +388,18 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   updates_per_step = settings.num_updates * settings.num_minibatches
   setup = train_lib.setup_training(make_model, mesh, rules, config.opt,
                                    config.total_steps * updates_per_step)
+  # One global question stream, read the same way by every process: each step's rollouts
+  # are sampled as one global batch over the whole mesh (each device decodes its rows) and
+  # every host holds all completions (the sampler gathers them), so the host-side logic
+  # (rewards, group selection, batch assembly) is the same on all processes and the result
+  # does not depend on the process count. Rewards are graded on every host.
   question_iter = questions_lib.make_question_iterator(
-      config.questions.sources, seed=config.seed, shuffle=config.questions.shuffle,
-      process_index=jax.process_index(), process_count=jax.process_count())
+      config.questions.sources, seed=config.seed, shuffle=config.questions.shuffle)
   encoder = questions_lib.QuestionEncoder(tokenizer, config.questions.sources, max_prompt_len=P,
                                           long_prompt=config.questions.long_prompt)
 
   rm = rm_lib.RewardModelRunner.from_config(config, tokenizer, mesh, rules, workdir)
+  sandbox = _make_sandbox(config)
 
   ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, CHECKPOINT_DIR),
                                      max_to_keep=config.ckpt.max_to_keep,
@@ -403,12 +463,20 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     policy = ref_params if config.rollout.policy == "reference" else state["params"]
     model = nnx.merge(setup.graphdef, policy, setup.rest)
     t0 = time.perf_counter()
-    samples = sampler.generate(
-        model, [q.prompt_ids for q in qs], num_samples=G, max_new_tokens=T,
-        rng=jax.random.fold_in(jax.random.fold_in(base_key, step), round_index),
-        temperature=config.rollout.temperature, top_p=config.rollout.top_p,
-        top_k=config.rollout.top_k, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id,
-        stop_sequences=stop_ids, max_prompt_len=P, mesh=mesh, rules=rules)
+    rng = jax.random.fold_in(jax.random.fold_in(base_key, step), round_index)
+    if sandbox is not None:
+      samples = tool_rollout.generate_with_tools(
+          model, tokenizer, [q.prompt_ids for q in qs], num_samples=G, max_new_tokens=T,
+          rng=rng, sandbox=sandbox, max_tool_calls=int(config.grpo.tools.max_tool_calls),
+          temperature=config.rollout.temperature, top_p=config.rollout.top_p,
+          top_k=config.rollout.top_k, stop_strings=tuple(config.rollout.stop_strings),
+          max_prompt_len=P, mesh=mesh, rules=rules)
+    else:
+      samples = sampler.generate(
+          model, [q.prompt_ids for q in qs], num_samples=G, max_new_tokens=T, rng=rng,
+          temperature=config.rollout.temperature, top_p=config.rollout.top_p,
+          top_k=config.rollout.top_k, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id,
+          stop_sequences=stop_ids, max_prompt_len=P, mesh=mesh, rules=rules)
     timing["time_sampling"] += time.perf_counter() - t0
     ids_texts = [_decode(tokenizer, samples.tokens[b, g], int(samples.lengths[b, g]),
                          config.rollout.stop_strings) for b in range(len(qs)) for g in range(G)]
@@ -432,13 +500,18 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     """
     t0 = time.perf_counter()
     policy = ref_params if config.rollout.policy == "reference" else state["params"]
+    seq = on_mesh(seq)
     old_logp = sampler_logp if settings.old_is_current else logprob_fn(policy, seq)
     # With β = 0 the KL is not in the loss; `track_kl` still measures it (one more forward).
     ref_logp = (logprob_fn(ref_params, seq) if settings.beta > 0 or config.grpo.track_kl
                 else old_logp)
-    old_logp, ref_logp = np.asarray(old_logp), np.asarray(ref_logp)
+    old_logp, ref_logp = train_lib.host_array(old_logp), train_lib.host_array(ref_logp)
     timing["time_logprobs"] += time.perf_counter() - t0
     return old_logp, ref_logp
+
+  def on_mesh(arrays: dict[str, np.ndarray]) -> dict[str, jax.Array]:
+    """Host arrays (the same on every process) laid out over the mesh's batch axes."""
+    return train_lib.global_arrays(arrays, grpo_step.batch_shardings(mesh, rules, arrays))
 
   def wait(rnd: Round) -> None:
     timing["time_reward_wait"] += rnd.wait()
@@ -492,7 +565,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         sampler_logp = batch.pop("sampler_logp")
 
         t0 = time.perf_counter()
-        state, update_metrics = update_fn(state, batch)
+        state, update_metrics = update_fn(state, on_mesh(batch))
         update_metrics = jax.device_get(update_metrics)
         timing["time_update"] = time.perf_counter() - t0
         step += 1
@@ -536,9 +609,12 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                           "iteration": iteration, "stage": "grpo",
                           "rm": {} if rm is None else rm.meta()})
         if step == config.debug.kill_at_step:
+          # Test hook: SIGKILL after the checkpoints are committed; with several processes
+          # only the last one dies (a host failure) and the others fail at a collective.
           ckpt.wait()
           writer.flush()
-          os.kill(os.getpid(), 9)
+          if jax.process_index() == jax.process_count() - 1:
+            os.kill(os.getpid(), signal.SIGKILL)
         if stop:
           logging.warning("preemption requested: saved step %d, exiting", step)
           summary["preempted"] = True
@@ -547,6 +623,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     ckpt.close()
     writer.close()
     reward_computer.close()
+    if sandbox is not None:
+      sandbox.close()
   summary["step"] = step
   summary["counters"] = dict(counters)
   return summary
@@ -600,6 +678,12 @@ def step_metrics(rounds: list[Round], batch: dict[str, np.ndarray], sampler_logp
               "loss_first", "advantage_abs_mean"):
     out[key] = float(upd[key])
   out["num_loss_tokens"] = float(batch["loss_mask"].sum())
+  if getattr(rounds[0].samples, "tool_results", None) is not None:
+    # Tool-integrated rollouts (§4.4's tool setting): calls, failures, environment tokens.
+    out.update(tool_rollout.tool_call_metrics(
+        [res for r in rounds for per_q in r.samples.tool_results for res in per_q]))
+    out["tool_output_tokens"] = float(sum(
+        int(r.samples.lengths.sum() - r.samples.model_token_mask.sum()) for r in rounds))
   out["frac_groups_in_loss"] = float(batch["group_valid"].mean())
   # Run counters (cumulative, so they reconcile across resumes).
   counters["dropped_groups"] += selection["dropped_groups"]
