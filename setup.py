@@ -43,6 +43,8 @@ TEST = [
     "ipykernel==7.4.0",
 ]
 
+BEAM = ["apache-beam==2.77.0"]
+
 setup(
     name="deepseekmath_jax",
     version="0.1.0",
@@ -55,6 +57,11 @@ setup(
         # Side-by-side verifier benchmark (experiments/verifier_benchmark.py).
         "bench": ["math-verify[antlr4_13_2]==0.9.0"],
         # Common-Crawl-scale corpus runs on Dataflow/Flink/Spark.
-        "beam": ["apache-beam==2.77.0"],
+        "beam": BEAM,
+        # tests/corpus_beam_test.py's own venv (`make test`): beam needs protobuf < 7.
+        "beam_test": BEAM + [p for p in TEST if p.startswith("pytest==")],
+        # Ahead-of-time compilation for TPU topologies on any machine
+        # (experiments/aot_compile.py); the version jax's own `tpu` extra pins.
+        "tpu_aot": ["libtpu==0.0.42.1"],
     },
 )

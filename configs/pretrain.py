@@ -14,6 +14,9 @@ Variants (`configs/pretrain.py:<variant>`):
                     tokens, the 56/4/10/20/10 mixture. 10M tokens at 4096 is 2441.4
                     sequences; 2432 (= 19 x 128, so it splits over up to 128 data-parallel
                     groups) gives 9,961,472 tokens a step, and 500B tokens take 50,193 steps.
+                    19 microbatches of 128 sequences: one 4K sequence per chip at a time on
+                    v5p-256 (8.5 GiB of 95 per chip; README "Scale: AOT compile and memory
+                    plan"); the whole batch at once needs 109 GiB.
 
 Every variant: AdamW β 0.9/0.95, weight decay 0.1, 2000 warmup steps (tiny: 2), then the
 multi-step schedule (31.6% of the peak after 80% of the steps, 10% after 90%). Override any
@@ -32,7 +35,7 @@ _RECIPES = {
     "1b": dict(model="1b", seq_len=4096, batch_size=1024, num_microbatches=128, steps=35_763,
                checkpoint_every=500, peak_lr=5.3e-4, warmup_steps=2000),
     "deepseekmath_7b": dict(model="deepseekmath_7b", seq_len=4096, batch_size=2432,
-                            num_microbatches=1, steps=50_193, checkpoint_every=500,
+                            num_microbatches=19, steps=50_193, checkpoint_every=500,
                             peak_lr=4.2e-4, warmup_steps=2000),
 }
 

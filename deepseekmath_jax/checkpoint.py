@@ -60,6 +60,10 @@ class CorruptCheckpointError(RuntimeError):
   """A committed checkpoint whose contents do not match what was saved."""
 
 
+class ProcessLayoutError(ValueError):
+  """A checkpoint's data-iterator state was written by another number of processes."""
+
+
 def save_model_config(workdir: str, model_config: ml_collections.ConfigDict) -> None:
   """Writes `config.model` to `workdir/model_config.json` (process 0; atomic)."""
   if jax.process_index() != 0:
@@ -226,12 +230,16 @@ class Checkpointer:
     names = tuple(items or abstract_state)
     for step in reversed(self.all_steps()):
       try:
+        if data_iter is not None:
+          self._check_process_layout(step)
         restored = self._restore_step(step, {n: abstract_state[n] for n in names})
         if data_iter is not None:
           # Only after the arrays verified, so a corrupt step never moves the iterator.
           self._manager.restore(step, args=ocp.args.Composite(
               **{_DATA_ITER: grain_checkpoint.CheckpointRestore(data_iter)}))
         return step, restored
+      except ProcessLayoutError:
+        raise  # a good checkpoint for another topology: never set aside
       except Exception as e:  # pylint: disable=broad-except
         # Orbax and tensorstore raise many types for damaged files; any of them means the
         # step cannot be trusted.
@@ -241,6 +249,25 @@ class Checkpointer:
         if not self.read_only:
           self._quarantine(step)
     return None
+
+  def _check_process_layout(self, step: int) -> None:
+    """Raises ProcessLayoutError when `step` holds iterator states of another process count.
+
+    Arrays reshard onto any mesh on restore, but a grain iterator state is one file per
+    process (`process_<i>-of-<n>.json`) and only continues the same shard layout.
+    """
+    directory = os.path.join(self.directory, str(step), _DATA_ITER)
+    if not os.path.isdir(directory):
+      return
+    mine = f"process_{jax.process_index()}-of-{jax.process_count()}.json"
+    found = sorted(f for f in os.listdir(directory) if f.startswith("process_"))
+    if found and mine not in found:
+      raise ProcessLayoutError(
+          f"checkpoint step {step} in {self.directory} holds the data iterator state of "
+          f"another process layout ({', '.join(found[:4])}); this run is process "
+          f"{jax.process_index()} of {jax.process_count()}. Resume it with the same number of "
+          "processes, or start a run from its parameters on this topology with "
+          "--config.init_from=<its workdir> (parameters reshard onto any mesh).")
 
   def _restore_step(self, step: int, abstract_state: Mapping[str, Any]) -> dict[str, Any]:
     args = {name: ocp.args.StandardRestore(tree) for name, tree in abstract_state.items()}

@@ -85,7 +85,8 @@ def model_config(variant: str, **overrides) -> ml_collections.ConfigDict:
       dtype="float32",          # compute dtype of activations (bfloat16 on accelerators)
       remat="none",             # none | block (jax.checkpoint each block)
       scan_layers=False,        # nnx.scan over stacked layers (fast compile for deep models)
-      attention="xla",          # xla (dot-product); see model/layers.py
+      attention="xla",          # xla (einsum) | dot_product_attention (jax.nn) | cudnn
+                                # (jax.nn's cuDNN flash attention, GPU); model/layers.py
   )
   cfg.update(MODEL_VARIANTS[variant])
   cfg.update(overrides)
@@ -148,6 +149,8 @@ def data_config(mode: str, sources: dict) -> ml_collections.ConfigDict:
       read_buffer=64,              # elements each thread reads ahead
       worker_count=0,              # grain worker processes (0 = in-process)
       worker_buffer_size=2,        # batches each worker prepares ahead
+      num_shards=0,                # record shards (0 = one per process; fixed = same batches
+                                   # on any process count)
       eval_holdout_records=0,      # sources without an eval split hold out their first n
       eval_max_batches=0,          # cap on held-out batches (0 = all)
   ))

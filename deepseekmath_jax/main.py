@@ -36,7 +36,9 @@ _DISTRIBUTED = flags.DEFINE_enum(
     "Multi-host: call jax.distributed.initialize() before anything else. `auto` does so when the "
     "environment is a multi-process job: a multi-host Cloud TPU slice, SLURM or Open MPI with "
     "more than one task (JAX finds the coordinator and process ids), or JAX_COORDINATOR_ADDRESS "
-    "with JAX_NUM_PROCESSES and JAX_PROCESS_ID.")
+    "with JAX_NUM_PROCESSES and JAX_PROCESS_ID. JAX also reads JAX_LOCAL_DEVICE_IDS=0,1,... "
+    "(the local GPUs of a process; under SLURM it otherwise gives each process the GPU of "
+    "its SLURM_LOCALID).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 

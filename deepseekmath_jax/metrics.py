@@ -51,10 +51,12 @@ def measure_matmul_peak_flops(size: int = 2048, dtype: Any = jnp.float32, repeat
                               device: jax.Device | None = None) -> float:
   """Best-of-`repeats` FLOP/s of a square matmul on one device (the attainable peak).
 
-  Multiply by the device count for a whole mesh. On a shared CPU this moves by up to 2x
-  between runs, so measure it in the same process as the figure it normalizes.
+  Multiply by the device count for a whole mesh (every process measures one of its own
+  devices). On a shared CPU this moves by up to 2x between runs, so measure it in the same
+  process as the figure it normalizes.
   """
-  device = device or jax.devices()[0]
+  # A local device: in a multi-process run jax.devices()[0] may belong to another process.
+  device = device or jax.local_devices()[0]
   key_a, key_b = jax.random.split(jax.random.key(0))
   a = jax.device_put(jax.random.normal(key_a, (size, size), dtype), device)
   b = jax.device_put(jax.random.normal(key_b, (size, size), dtype), device)

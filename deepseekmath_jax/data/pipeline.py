@@ -12,17 +12,21 @@ per-process batch size, L the sequence length:
                         next token in the same document; SFT, only positions whose target is a
                         response token (the answer and its closing EOS)
 
-The train pipeline, per source: `grain.MapDataset.source` → per-process shard
-(`ds[process_index::process_count]`, disjoint across hosts) → seeded global shuffle (reshuffled
+The train pipeline, per source: `grain.MapDataset.source` → record shard
+(`ds[shard::num_shards]`, disjoint; by default one shard per process) → seeded shuffle (reshuffled
 each epoch) → repeat (`num_epochs`, 0 = forever) → record → document → token ids (a bad record is
 logged with its file and line/index and skipped). Sources are mixed with
 `grain.MapDataset.mix`, whose selection is deterministic by index. Then `to_iter_dataset` →
 long documents cut to L → `FirstFitPackIterDataset` → `batch(B)` → optional worker processes
-(`mp_prefetch`). The returned object is a grain `DatasetIterator`: `get_state()` returns a small
-JSON-able dict and `set_state()` restores it exactly, so orbax's grain handler
-(`grain.checkpoint.CheckpointSave/CheckpointRestore`) can save it with the model. A state is
-only valid for the same config, seed, batch size, sequence length, process count and
-`worker_count`.
+(`mp_prefetch`). A process reading several shards (`data.num_shards` a multiple of the
+process count) packs each one into its share of the rows and concatenates them in shard order,
+so a fixed `num_shards` gives the same global batches on any number of processes (a 4-device
+run on one host reproduces a 2-host run). The returned object is a grain `DatasetIterator`:
+`get_state()` returns a small JSON-able dict and `set_state()` restores it exactly, so orbax's
+grain handler (`grain.checkpoint.CheckpointSave/CheckpointRestore`) can save it with the model.
+A state is
+only valid for the same config, seed, batch size, sequence length, process count,
+`num_shards` and `worker_count`.
 
 Mixture weights are per token by default (`mixture_unit="tokens"`), as the paper states its
 mixture (arXiv:2402.03300 §2.3: 56% DeepSeekMath Corpus, 4% AlgebraicStack, 10% arXiv, 20%
@@ -67,6 +71,7 @@ def default_data_config() -> ml_collections.ConfigDict:
       read_buffer=64,              # elements each thread reads ahead
       worker_count=0,              # grain worker processes (mp_prefetch); 0 = in-process
       worker_buffer_size=2,        # batches each worker prepares ahead
+      num_shards=0,                # record shards (0 = one per process); see make_train_iterator
       eval_holdout_records=0,      # sources with no eval split hold out their first n records
       eval_max_batches=0,          # cap on held-out batches (0 = all)
   ))
@@ -253,20 +258,49 @@ def make_train_iterator(data_config: ml_collections.ConfigDict, tokenizer, *, se
     seed: the run's seed (shuffles and packing).
     batch_size: per-process batch size B.
     seq_len: L.
-    process_index, process_count: this process's shard; default jax.process_index()/count().
+    process_index, process_count: this process's place; default jax.process_index()/count().
+      It reads record shards [i*k, (i+1)*k), k = data.num_shards / process_count.
 
   Returns:
     A grain DatasetIterator over batch-contract dicts, with get_state()/set_state().
   """
   _check_config(data_config)
   process_index, process_count = _process_shard(process_index, process_count)
+  num_shards = int(data_config.get("num_shards", 0)) or process_count
+  if num_shards % process_count:
+    raise ValueError(f"data.num_shards={num_shards} is not a multiple of the {process_count} "
+                     "processes")
+  if batch_size % (num_shards // process_count):
+    raise ValueError(f"data.num_shards={num_shards}: the per-process batch size {batch_size} "
+                     f"is not a multiple of the {num_shards // process_count} shards each "
+                     "process reads")
   proportions = mixture_proportions(data_config, tokenizer, seq_len)
+  per_process = num_shards // process_count
+  # Each shard is its own packed stream of batch_size/per_process rows; a process's batch is
+  # its shards' rows in shard order, so the global batch (all processes' rows in process
+  # order) depends on num_shards only, not on how many processes read it.
+  shards = [_shard_batches(data_config, tokenizer, proportions, shard, num_shards, seed=seed,
+                           batch_size=batch_size // per_process, seq_len=seq_len)
+            for shard in range(process_index * per_process, (process_index + 1) * per_process)]
+  ds = shards[0] if per_process == 1 else grain.experimental.ZipIterDataset(shards).map(
+      _concatenate_batches)
+  if data_config.worker_count > 0:
+    _ensure_flags_parsed()
+    ds = ds.mp_prefetch(grain.MultiprocessingOptions(
+        num_workers=data_config.worker_count,
+        per_worker_buffer_size=data_config.worker_buffer_size))
+  return iter(ds)
+
+
+def _shard_batches(data_config, tokenizer, proportions: dict[str, float], shard: int,
+                   num_shards: int, *, seed: int, batch_size: int,
+                   seq_len: int) -> grain.IterDataset:
+  """Packed batches of record shard `shard` (every num_shards-th record of each source)."""
   datasets = []
   for i, name in enumerate(data_config.sources):
-    ds = _source_dataset(data_config, name, "train")[process_index::process_count]
+    ds = _source_dataset(data_config, name, "train")[shard::num_shards]
     if len(ds) == 0:
-      raise ValueError(f"data.sources.{name}: no records for process {process_index} of "
-                       f"{process_count}")
+      raise ValueError(f"data.sources.{name}: no records for shard {shard} of {num_shards}")
     if data_config.shuffle:
       ds = ds.shuffle(seed=(seed * 1_000_003 + i) % 2**32)
     ds = ds.repeat(data_config.num_epochs or None)
@@ -275,14 +309,12 @@ def make_train_iterator(data_config: ml_collections.ConfigDict, tokenizer, *, se
     mixed = datasets[0]
   else:
     mixed = grain.MapDataset.mix(datasets, [proportions[n] for n in data_config.sources])
-  ds = _pack_and_batch(mixed, data_config, tokenizer, seed=seed, batch_size=batch_size,
-                       seq_len=seq_len, drop_remainder=True)
-  if data_config.worker_count > 0:
-    _ensure_flags_parsed()
-    ds = ds.mp_prefetch(grain.MultiprocessingOptions(
-        num_workers=data_config.worker_count,
-        per_worker_buffer_size=data_config.worker_buffer_size))
-  return iter(ds)
+  return _pack_and_batch(mixed, data_config, tokenizer, seed=seed, batch_size=batch_size,
+                         seq_len=seq_len, drop_remainder=True)
+
+
+def _concatenate_batches(batches: tuple[dict[str, np.ndarray], ...]) -> dict[str, np.ndarray]:
+  return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
 
 
 def make_sft_iterator(data_config: ml_collections.ConfigDict, tokenizer, *, seed: int,

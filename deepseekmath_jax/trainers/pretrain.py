@@ -141,12 +141,16 @@ def _poison(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def _kill_self(ckpt: checkpoint_lib.Checkpointer, pending, report) -> None:
   """Test hook (config.debug.kill_at_step): an abrupt SIGKILL between checkpoints.
 
-  The step's metrics are written and earlier checkpoints committed first, so the kill
-  lands at a known point; nothing else (no save, no cleanup) happens.
+  Earlier checkpoints are committed and the step's metrics written first, so the kill
+  lands at a known point; nothing else (no save, no cleanup) happens. In a multi-process
+  run only the last process is killed (one host failing); the others run on until a
+  collective with it fails, as on a cluster.
   """
+  ckpt.wait()
+  if jax.process_index() != jax.process_count() - 1:
+    return
   if pending is not None:
     report(*pending)
-  ckpt.wait()
   logging.flush()
   os.kill(os.getpid(), signal.SIGKILL)
 
@@ -176,7 +180,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   mesh = sharding.make_mesh(config.mesh)
   rules = tuple(tuple(r) for r in config.axis_rules)
 
-  tokenizer = data_lib.build_tokenizer(config.tokenizer, config.data, workdir)
+  tokenizer = train_lib.process_zero_first(
+      lambda: data_lib.build_tokenizer(config.tokenizer, config.data, workdir), "tokenizer")
   if tokenizer.vocab_size > config.model.vocab_size:
     raise ValueError(f"the tokenizer has {tokenizer.vocab_size} ids but config.model."
                      f"vocab_size={config.model.vocab_size}")

@@ -27,6 +27,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import optax
 from flax import nnx
 from jax.sharding import Mesh
@@ -238,31 +239,40 @@ def setup_training(make_model: Callable[[], nnx.Module], mesh: Mesh, rules: Any,
                     abstract_state=abs_state, state_sharding=state_sh, mesh=mesh, rules=rules)
 
 
-def jit_train_step(step_fn: Callable[..., Any], setup: TrainSetup) -> Callable[..., Any]:
+@dataclasses.dataclass(frozen=True)
+class MeshProgram:
+  """A jitted `f(x, rest, *args)`, called as `(x, *args)` under the setup's mesh and rules.
+
+  `lower` lowers the very program a call runs, from arrays or `jax.ShapeDtypeStruct`s, so
+  experiments/aot_compile.py compiles the trainers' own steps for a TPU topology.
+  """
+  jitted: Any
+  setup: TrainSetup
+
+  def __call__(self, x: Any, *args: Any) -> Any:
+    with sharding.mesh_rules(self.setup.mesh, self.setup.rules):
+      return self.jitted(x, self.setup.rest, *args)
+
+  def lower(self, x: Any, *args: Any) -> jax.stages.Lowered:
+    with sharding.mesh_rules(self.setup.mesh, self.setup.rules):
+      return self.jitted.lower(x, self.setup.rest, *args)
+
+
+def jit_train_step(step_fn: Callable[..., Any], setup: TrainSetup) -> MeshProgram:
   """One `jax.jit` with in/out shardings on the mesh and the state's buffers donated."""
   repl = sharding.replicated(setup.mesh)
   batch_sh = setup.batch_sharding()
   jitted = jax.jit(step_fn, in_shardings=(setup.state_sharding, repl, batch_sh),
                    out_shardings=(setup.state_sharding, repl), donate_argnums=(0,))
-
-  def call(state, batch):
-    with sharding.mesh_rules(setup.mesh, setup.rules):
-      return jitted(state, setup.rest, batch)
-
-  return call
+  return MeshProgram(jitted, setup)
 
 
-def jit_eval_step(setup: TrainSetup) -> Callable[..., Any]:
+def jit_eval_step(setup: TrainSetup) -> MeshProgram:
   repl = sharding.replicated(setup.mesh)
   jitted = jax.jit(make_eval_step(setup.graphdef),
                    in_shardings=(setup.state_sharding["params"], repl, setup.batch_sharding()),
                    out_shardings=repl)
-
-  def call(params, batch):
-    with sharding.mesh_rules(setup.mesh, setup.rules):
-      return jitted(params, setup.rest, batch)
-
-  return call
+  return MeshProgram(jitted, setup)
 
 
 def device_batch(batch: Mapping[str, Any], setup: TrainSetup) -> dict[str, jax.Array]:
@@ -291,3 +301,35 @@ class BadStepCounter:
           f"gradient norm (last loss {loss}, grad norm {grad_norm}); none was applied and "
           f"the last checkpoint holds the last good state (config.max_bad_steps="
           f"{self.max_bad_steps})")
+
+
+def process_zero_first(build: Callable[[], Any], name: str) -> Any:
+  """`build()` on process 0 first, then on the others once it has returned everywhere.
+
+  For artifacts a run creates in its (shared) workdir, such as a tokenizer trained on the
+  data: process 0 writes it once and the others load what it wrote, instead of every process
+  writing the same file at the same time.
+  """
+  if jax.process_count() == 1:
+    return build()
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  built = build() if jax.process_index() == 0 else None
+  multihost_utils.sync_global_devices(f"process_zero_first:{name}")
+  return built if jax.process_index() == 0 else build()
+
+
+def host_array(x: Any) -> np.ndarray:
+  """The whole of a (possibly multi-process, sharded) array as numpy, on every process."""
+  if isinstance(x, jax.Array) and not x.is_fully_addressable:
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    x = multihost_utils.process_allgather(x, tiled=True)
+  return np.asarray(x)
+
+
+def global_arrays(tree: Any, shardings: Any) -> Any:
+  """Host numpy arrays holding the same global values on every process -> `jax.Array`s laid
+  out per `shardings` (each process fills its own devices' shards; a multi-process jit
+  refuses sharded numpy arguments)."""
+  return jax.tree.map(
+      lambda x, s: jax.make_array_from_callback(np.shape(x), s, lambda index: np.asarray(x)[index]),
+      tree, shardings)
