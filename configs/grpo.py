@@ -28,6 +28,10 @@ Variants:
                     The paper's reward is a neural reward model; this variant uses the rule
                     reward unless `reward.weights.outcome_rm` is set.
 
+Tool-integrated rollouts (the paper's "Tool" setting, §4.4): `--config.grpo.tools.enabled=true`
+runs the policy's ```python blocks in the sandbox (deepseekmath_jax/tools) and appends their
+output blocks; those tokens are masked out of the loss (README "Tool-integrated reasoning").
+
 Arguments: `tiny`, `tiny_toy`, `gsm8k`, `math`, `deepseekmath_7b`, plus `steps=N`.
 """
 
@@ -116,6 +120,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       log_ratio_clamp=20.0,                           # |log ratio| clamp before exp
       track_kl=True,                                  # measure KL to π_ref even when β = 0
       logprob_chunk_size=0,                           # completion positions per chunk (0 = all)
+      tools=ml_collections.ConfigDict(dict(           # tool-integrated rollouts (§4.4 "Tool")
+          enabled=False,                              # run ```python blocks in the sandbox
+          max_tool_calls=4,                           # programs per completion
+          timeout_s=5.0,                              # wall-clock limit per program
+          num_workers=2,                              # sandbox worker processes
+          memory_mb=512,                              # address space per program (on top)
+          output_limit=2048,                          # bytes of output kept per program
+      )),
   ))
   weights = dict(accuracy=1.0, format=0.0, arithmetic=0.0, first_token=0.0, outcome_rm=0.0,
                  process_rm=0.0)
@@ -159,8 +171,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   peak_lr = 1e-6 if big else (1e-2 if variant == "tiny_toy" else 1e-3)  # §4.2: 1e-6 at 7B
   config.opt = config_lib.opt_config(schedule="constant", peak_lr=peak_lr, warmup_steps=0)
   config.opt.weight_decay = 0.0                       # no decay in RL (unspecified in the paper)
-  config.mesh = config_lib.mesh_config(data=-1) if tiny else config_lib.mesh_config(data=1,
-                                                                                    fsdp=-1)
+  if tiny:
+    config.mesh = config_lib.mesh_config(data=-1)
+  elif big:
+    # The 16 questions of a step shard over fsdp (one per group: none padded, and B=16 must
+    # divide the batch axes), tensor parallelism takes the other chips (2 on v5p-64, 8 on
+    # v5p-256, 16 on v5e-256). README "Scale: AOT compile and memory plan".
+    config.mesh = config_lib.mesh_config(data=1, fsdp=16, tensor=-1)
+  else:
+    config.mesh = config_lib.mesh_config(data=1, fsdp=-1)
   config.axis_rules = config_lib.AXIS_RULES           # logical axis -> mesh axes
   config.ckpt = ml_collections.ConfigDict(dict(
       max_to_keep=3,                                  # newest checkpoints kept

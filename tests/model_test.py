@@ -1,6 +1,7 @@
 """The NNX transformer: causality, packing, padding, KV cache, scan/remat options."""
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -92,16 +93,22 @@ def test_shared_prefix_cache_equals_full_forward(scan_layers):
   np.testing.assert_allclose(jnp.concatenate([logits, last], axis=1), full[:, 6:], atol=1e-5)
 
 
-def test_scan_remat_and_loop_agree():
-  tok = _tokens(2, 9, seed=7)
-  loop = _model()
-  scanned = _model(scan_layers=True, remat="block")
-  # Copy the loop model's block weights into the stacked layout.
+def _same_weights_scanned(loop, **overrides):
+  """A scan_layers model holding the loop model's weights (blocks stacked)."""
+  scanned = _model(scan_layers=True, **overrides)
   loop_blocks = nnx.state(loop.blocks, nnx.Param)
-  stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *[loop_blocks[i] for i in range(2)])
+  n = loop.cfg.num_layers
+  stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *[loop_blocks[i] for i in range(n)])
   nnx.update(scanned.blocks, stacked)
   for name in ("embed", "lm_head"):
     getattr(scanned, name)[...] = getattr(loop, name)[...]
+  return scanned
+
+
+def test_scan_remat_and_loop_agree():
+  tok = _tokens(2, 9, seed=7)
+  loop = _model()
+  scanned = _same_weights_scanned(loop, remat="block")
   np.testing.assert_allclose(_fwd(scanned, tok), _fwd(loop, tok), atol=1e-5)
   grads = nnx.jit(nnx.grad(lambda m: m(tok).mean()))(scanned)
   assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(grads))
@@ -137,3 +144,124 @@ def test_1b_variant_is_about_one_billion():
   with nnx.use_eager_sharding(False):
     abstract = nnx.eval_shape(lambda: Transformer(cfg, rngs=nnx.Rngs(0)))
   assert 0.9e9 < count_params(abstract) < 1.6e9
+
+
+def _prefix_decode(model, prompts, conts, g):
+  """Prefill (a call of P tokens), then 2 decode calls of one token over a shared prefix."""
+  prefix = KVCache.init(model.cfg, batch=prompts.shape[0], max_len=prompts.shape[1])
+  _, prefix = model(prompts, cache=prefix)
+  cache = prefix.as_prefix(group_size=g, max_len=conts.shape[1])
+  pos = prompts.shape[1] + jnp.arange(conts.shape[1])
+  outs = []
+  for i in range(conts.shape[1]):
+    logits, cache = model(conts[:, i:i + 1], positions=jnp.broadcast_to(pos[i:i + 1],
+                                                                       (conts.shape[0], 1)),
+                          cache=cache)
+    outs.append(logits)
+  return jnp.concatenate(outs, axis=1), cache
+
+
+def test_scan_and_loop_agree_with_cache_under_remat():
+  """Prefill scans a cache as per-layer slices, decode carries it: both equal the loop."""
+  loop = _model(remat="block")
+  scanned = _same_weights_scanned(loop, remat="block")
+  prompts, conts = _tokens(2, 6, seed=8), _tokens(4, 3, seed=9)
+  run = nnx.jit(_prefix_decode, static_argnums=(3,))
+  want, want_cache = run(loop, prompts, conts, 2)
+  got, got_cache = run(scanned, prompts, conts, 2)
+  np.testing.assert_allclose(got, want, atol=1e-5)
+  np.testing.assert_allclose(got_cache.k, jnp.stack(want_cache.k), atol=1e-5)
+  np.testing.assert_allclose(got_cache.prefix_v, jnp.stack(want_cache.prefix_v), atol=1e-5)
+
+
+def test_unrolled_remat_model_decodes_inside_while_loop():
+  """A remat'd model with unrolled layers, captured by a loop body (as the sampler's decode),
+  traces and runs (scanned layers: sampler_test)."""
+  model = _model(scan_layers=False, remat="block")
+  tok = _tokens(2, 6, seed=10)
+
+  @nnx.jit
+  def greedy(model, tok):
+    logits, cache = model(tok[:, :3], cache=KVCache.init(model.cfg, batch=2, max_len=6))
+
+    def body(i, carry):
+      cache, last, out = carry
+      logits, cache = model(last[:, None], cache=cache)
+      last = jnp.argmax(logits[:, 0], axis=-1).astype(jnp.int32)
+      return cache, last, out.at[:, i].set(last)
+
+    first = jnp.argmax(logits[:, -1], axis=-1).astype(jnp.int32)
+    _, _, out = jax.lax.fori_loop(0, 3, body, (cache, first, jnp.zeros((2, 3), jnp.int32)))
+    return first, out
+
+  first, out = greedy(model, tok)
+  # The same greedy continuation from full forwards without a cache.
+  seq = jnp.concatenate([tok[:, :3], first[:, None]], axis=1)
+  for i in range(3):
+    seq = jnp.concatenate([seq, jnp.argmax(_fwd(model, seq)[:, -1], -1)[:, None]], axis=1)
+  np.testing.assert_array_equal(np.asarray(seq[:, 4:]), np.asarray(out[:, :3]))
+
+
+def test_grpo_scoring_gradients_equal_between_scan_and_loop():
+  """GRPO's shared-prompt scoring (prefix cache) under remat: same values and gradients."""
+  from deepseekmath_jax.rl import grpo_step
+
+  loop = _model(remat="block")
+  scanned = _same_weights_scanned(loop, remat="block")
+  b, g, p, t = 2, 3, 5, 4
+  rng = np.random.RandomState(11)
+  seq = grpo_step.build_sequences(
+      [rng.randint(1, 256, n).tolist() for n in (5, 3)], rng.randint(1, 256, (b, g, t)),
+      np.asarray([[4, 2, 3], [1, 4, 4]]), prompt_len=p, pad_id=0)
+  seq = {k: jnp.asarray(v) for k, v in seq.items()}
+  weights = jnp.asarray(rng.randn(b * g, t, loop.cfg.embed_dim), jnp.float32)
+
+  def loss(model):
+    hidden = grpo_step.completion_hidden_states(model, seq, p)
+    return jnp.sum(hidden * weights), hidden
+
+  value_grad = nnx.jit(nnx.value_and_grad(loss, has_aux=True))
+  (want_loss, want_hidden), want_grads = value_grad(loop)
+  (got_loss, got_hidden), got_grads = value_grad(scanned)
+  np.testing.assert_allclose(got_hidden, want_hidden, atol=1e-5)
+  np.testing.assert_allclose(got_loss, want_loss, rtol=1e-5)
+  loop_blocks = nnx.state(want_grads.blocks, nnx.Param)
+  stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *[loop_blocks[i] for i in range(loop.cfg.num_layers)])
+  got_blocks = nnx.state(got_grads.blocks, nnx.Param)
+  for want_leaf, got_leaf in zip(jax.tree.leaves(stacked), jax.tree.leaves(got_blocks)):
+    assert np.abs(np.asarray(want_leaf)).max() > 0
+    np.testing.assert_allclose(got_leaf, want_leaf, atol=1e-4, rtol=1e-4)
+  np.testing.assert_allclose(got_grads.embed[...], want_grads.embed[...], atol=1e-4, rtol=1e-4)
+
+
+def _remat_input_shapes(jaxpr) -> list[tuple[int, ...]]:
+  """Shapes of the inputs of every rematerialized call in a jaxpr, sub-jaxprs included."""
+  shapes = []
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name in ("checkpoint", "remat", "remat2"):
+      shapes += [tuple(v.aval.shape) for v in eqn.invars]
+    for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+      shapes += _remat_input_shapes(sub)
+  return shapes
+
+
+def test_grpo_scoring_gives_remat_blocks_one_layer_of_cache():
+  """Under scan + remat each block's rematerialized call sees its own layer's keys/values,
+  never the [N, B, K, S, E] stack: the backward keeps a remat call's inputs once per layer."""
+  from deepseekmath_jax.rl import grpo_step
+
+  model = _model(scan_layers=True, remat="block")
+  b, g, p, t = 2, 3, 5, 4
+  seq = {k: jnp.ones((b, g, p + t), jnp.int32) for k in ("inputs", "positions", "segment_ids")}
+  graphdef, params = nnx.split(model)
+
+  def loss(params):
+    return grpo_step.completion_hidden_states(nnx.merge(graphdef, params), seq, p).sum()
+
+  # The forward's rematerialized calls: their inputs are what the backward keeps per layer.
+  shapes = _remat_input_shapes(jax.make_jaxpr(loss)(params).jaxpr)
+  assert shapes, "no rematerialized block call found"
+  cfg = model.cfg
+  stacked = [s for s in shapes if len(s) == 5 and s[0] == cfg.num_layers]
+  assert not stacked, f"a remat'd block takes a stacked cache: {stacked}"
+  assert (b * g, cfg.num_kv_heads, t, cfg.head_dim) in shapes    # its own layer's slice

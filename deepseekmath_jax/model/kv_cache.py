@@ -9,10 +9,13 @@ Layout: keys and values are [B, K, S, E] per layer, the layout the attention mat
 (heads as a batch axis, slots by head dim), so no step copies a cache into another layout.
 A model with unrolled layers keeps one such array per layer (a tuple): each layer writes
 its new slots into its own buffer in place and the matmuls read that buffer directly. With
-`scan_layers` the layers are one stacked [N, B, K, S, E] array (a scan carries one array);
-a layer then reads its slice of it. Measured on CPU (README, "Group sampler"): slicing a
-layer out of a stacked cache, or transposing it, copies that layer's whole cache at every
-decode step, which was half of a decode step's time.
+`scan_layers` the layers are one stacked [N, B, K, S, E] array. A one-token decode call
+carries the stack through the layer scan and a layer reads its slice of it in place
+(`LayerCache.layer`): measured on CPU (README, "Group sampler"), slicing a layer out of a
+stacked cache, or transposing it, copies that layer's whole cache at every decode step, which
+was half of a decode step's time. Longer calls (prefill, GRPO's scoring) scan the stack as
+per-layer slices instead, so that a rematerialized block never takes the whole stack as an
+input (transformer.py, `_scan_blocks`).
 
 Shared prefix (GRPO's G samples per question): a prompt batch of Bp rows is prefilled
 once; its cache becomes `prefix_*` and the decode batch has B = Bp * G rows, row b reading

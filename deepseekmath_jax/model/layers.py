@@ -95,15 +95,35 @@ def _weighted_values(probs_BxKxRxLxS: jax.Array, v_BxKxSxE: jax.Array) -> jax.Ar
   return out.reshape(b, l, k * r, e)
 
 
+# config.model.attention -> `implementation` of jax.nn.dot_product_attention (None: the
+# hand-written einsum path below, "xla").
+ATTENTION_IMPLEMENTATIONS = {"xla": None, "dot_product_attention": "default",
+                             "cudnn": "cudnn"}
+
+
 class Attention(nnx.Module):
-  """Multi-head attention (grouped KV heads when num_kv_heads < num_heads), no biases."""
+  """Multi-head attention (grouped KV heads when num_kv_heads < num_heads), no biases.
+
+  `cfg.attention` picks the kernel of the no-cache path (training, scoring packed rows):
+  "xla" (einsum scores, float32 softmax), "dot_product_attention" (jax.nn's, which in
+  jax 0.10 runs the same XLA math when `implementation=None`) or "cudnn" (its cuDNN
+  flash-attention kernel: GPU only, bf16/fp16). The KV-cache path (prefill into a cache,
+  decode, GRPO's shared-prompt scoring) always uses the einsum kernels: its keys live
+  heads-major in the cache ([B, K, S, E], read in place) and a query attends over
+  [shared prefix ; own slots], which one dot_product_attention call cannot express without
+  copying the cache into its layout at every step.
+  """
 
   def __init__(self, cfg: Any, *, rngs: nnx.Rngs):
     d, h, k, e = cfg.embed_dim, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
     if h % k:
       raise ValueError(f"num_heads={h} is not a multiple of num_kv_heads={k}")
+    if cfg.attention not in ATTENTION_IMPLEMENTATIONS:
+      raise ValueError(f"config.model.attention={cfg.attention!r} is not one of "
+                       f"{sorted(ATTENTION_IMPLEMENTATIONS)}")
     pd = _dtype(cfg.param_dtype)
     self.num_heads, self.num_kv_heads, self.head_dim = h, k, e
+    self.implementation = ATTENTION_IMPLEMENTATIONS[cfg.attention]
     self.rope_theta = cfg.rope_theta
     self.dtype = _dtype(cfg.dtype)
     self.q_proj = _param(rngs, (d, h, e), ("embed", "heads", "head_dim"), pd)
@@ -129,6 +149,12 @@ class Attention(nnx.Module):
     cos, sin = rope_cos_sin(positions_BxL, self.head_dim, self.rope_theta)
     q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
     q = q * jnp.asarray(self.head_dim ** -0.5, dt)
+    if cache is None and self.implementation is not None:
+      # Same math (scores in float32, masked to a large negative, float32 softmax).
+      out = jax.nn.dot_product_attention(
+          q, k, v, mask=mask_BxLxS[:, None], scale=1.0,
+          implementation=None if self.implementation == "default" else self.implementation)
+      return dense(out, self.o_proj[...].astype(dt), in_dims=2), cache
     if cache is None:
       scores = _scores(q, k.transpose(0, 2, 1, 3))
     else:

@@ -90,48 +90,66 @@ class Transformer(nnx.Module):
     x = jnp.take(self.embed[...], tokens_BxL, axis=0).astype(jnp.dtype(cfg.dtype))
     x = sharding.shard(x, ("act_batch", "act_seq", "act_embed"))
 
-    def apply_block(block: Block, x, layer_cache):
-      return block(x, positions, mask, layer_cache)
+    # A pure function of the block's state (split/merge, not an NNX transform of the module):
+    # the decode while_loop calls it on a model created outside the loop, which an
+    # `nnx.remat` of the module would try to update from inside the loop's trace.
+    def apply_block(graphdef: nnx.GraphDef, block_state: Any, x, layer_cache):
+      return nnx.merge(graphdef, block_state)(x, positions, mask, layer_cache)
 
     if cfg.remat == "block":
-      apply_block = nnx.remat(apply_block)
+      apply_block = jax.checkpoint(apply_block, static_argnums=(0,))
     elif cfg.remat != "none":
       raise ValueError(f"model.remat must be 'none' or 'block', got {cfg.remat!r}")
 
     if cfg.scan_layers:
-      x, cache = self._scan_blocks(apply_block, x, cache)
+      x, cache = self._scan_blocks(apply_block, x, cache, decode=l == 1)
     else:
       for n, block in enumerate(self.blocks):
         layer_cache = None if cache is None else cache.layer(n)
-        x, layer_cache = apply_block(block, x, layer_cache)
+        x, layer_cache = apply_block(*nnx.split(block), x, layer_cache)
         if cache is not None:
           cache = cache.with_layer(n, layer_cache)
     if cache is not None:
       cache = cache.replace(valid_BxS=new_valid, index=cache.index + l)
     return self.final_norm(x), cache
 
-  def _scan_blocks(self, apply_block, x, cache: KVCache | None):
+  def _scan_blocks(self, apply_block, x, cache: KVCache | None, *, decode: bool):
+    """Applies the stacked blocks with `lax.scan`; a cache's layers are passed one of two ways.
+
+    Decoding one token (`decode`): the stacked keys/values ride in the carry and each layer
+    writes its slot in place; scanning them as xs/ys would copy the whole cache at every
+    token (README, "Group sampler"). Any longer call (prefill, GRPO's scoring): each layer
+    gets only its own slice as xs and returns it as ys. The copy is then negligible next to
+    the call's L tokens of attention, and a block's inputs stay one layer's cache: a carried
+    stack is, under remat, an input of every layer's rematerialized call that the backward
+    pass keeps once per layer (N times the whole cache; README, "Scale").
+    """
     graphdef, state = nnx.split(self.blocks)
+    prefix = (None, None) if cache is None else (cache.prefix_k, cache.prefix_v)
 
-    # The stacked keys/values ride in the carry and each layer writes its slice in place;
-    # scanning them as xs/ys would copy the whole cache every call.
-    def body(carry, layer):
-      x, kv = carry
-      block_state, n, prefix = layer
-      block = nnx.merge(graphdef, block_state)
-      layer_cache = None
-      if cache is not None:
+    if cache is not None and decode:
+      layers = jnp.arange(self.cfg.num_layers, dtype=jnp.int32)
+
+      def carried(carry, layer):
+        x, kv = carry
+        block_state, n, prefix = layer
         layer_cache = LayerCache(kv[0], kv[1], n, cache.index, *prefix)
-      x, layer_cache = apply_block(block, x, layer_cache)
-      if layer_cache is not None:
-        kv = (layer_cache.k, layer_cache.v)
-      return (x, kv), None
+        x, layer_cache = apply_block(graphdef, block_state, x, layer_cache)
+        return (x, (layer_cache.k, layer_cache.v)), None
 
-    kv, prefix = None, (None, None)
-    if cache is not None:
-      kv, prefix = (cache.k, cache.v), (cache.prefix_k, cache.prefix_v)
-    layers = jnp.arange(self.cfg.num_layers, dtype=jnp.int32)
-    (x, kv), _ = jax.lax.scan(body, (x, kv), (state, layers, prefix))
+      (x, kv), _ = jax.lax.scan(carried, (x, (cache.k, cache.v)), (state, layers, prefix))
+      return x, cache.replace(k=kv[0], v=kv[1])
+
+    def sliced(x, layer):
+      block_state, kv, prefix = layer
+      layer_cache = None
+      if kv is not None:
+        layer_cache = LayerCache(kv[0], kv[1], None, cache.index, *prefix)
+      x, layer_cache = apply_block(graphdef, block_state, x, layer_cache)
+      return x, None if layer_cache is None else (layer_cache.k, layer_cache.v)
+
+    kv = None if cache is None else (cache.k, cache.v)
+    x, kv = jax.lax.scan(sliced, x, (state, kv, prefix))
     if cache is not None:
       cache = cache.replace(k=kv[0], v=kv[1])
     return x, cache

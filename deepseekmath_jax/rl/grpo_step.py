@@ -255,25 +255,42 @@ def batch_shardings(mesh: Any, rules: Any, batch: dict[str, Any]) -> dict[str, A
   return {k: sharding.batch_sharding(mesh, rules, np.ndim(v)) for k, v in batch.items()}
 
 
-def jit_update(update: Callable[..., Any], setup: Any) -> Callable[..., Any]:
-  """Jits `update` with the state's shardings, donating the state."""
-  repl = sharding.replicated(setup.mesh)
-  compiled: dict[tuple, Any] = {}
+class JitUpdate:
+  """`update` jitted with the state's shardings (state donated), one program per batch shape.
 
-  def call(state: State, batch: dict[str, np.ndarray]):
+  `lower(state, batch)` lowers the program a call with that batch runs (arrays or
+  `jax.ShapeDtypeStruct`s; experiments/aot_compile.py).
+  """
+
+  def __init__(self, update: Callable[..., Any], setup: Any):
+    self.update, self.setup = update, setup
+    self._compiled: dict[tuple, Any] = {}
+
+  def _program(self, batch: dict[str, Any]) -> train_lib.MeshProgram:
     key = tuple(sorted((k, np.shape(v)) for k, v in batch.items()))
-    if key not in compiled:
-      compiled[key] = jax.jit(update, in_shardings=(
-          setup.state_sharding, repl, batch_shardings(setup.mesh, setup.rules, batch)),
-                              out_shardings=(setup.state_sharding, repl), donate_argnums=(0,))
-    with sharding.mesh_rules(setup.mesh, setup.rules):
-      return compiled[key](state, setup.rest, batch)
+    if key not in self._compiled:
+      setup, repl = self.setup, sharding.replicated(self.setup.mesh)
+      self._compiled[key] = train_lib.MeshProgram(jax.jit(
+          self.update,
+          in_shardings=(setup.state_sharding, repl, batch_shardings(setup.mesh, setup.rules,
+                                                                    batch)),
+          out_shardings=(setup.state_sharding, repl), donate_argnums=(0,)), setup)
+    return self._compiled[key]
 
-  return call
+  def __call__(self, state: State, batch: dict[str, Any]):
+    return self._program(batch)(state, batch)
+
+  def lower(self, state: State, batch: dict[str, Any]) -> jax.stages.Lowered:
+    return self._program(batch).lower(state, batch)
+
+
+def jit_update(update: Callable[..., Any], setup: Any) -> JitUpdate:
+  """Jits `update` with the state's shardings, donating the state."""
+  return JitUpdate(update, setup)
 
 
 def jit_logprobs(setup: Any, prompt_len: int, *, temperature: float,
-                 chunk_size: int | None) -> Callable[..., jax.Array]:
+                 chunk_size: int | None) -> train_lib.MeshProgram:
   """`(params, seq) -> logp [B, G, T]` jitted once per shape (π_θold and π_ref share it)."""
   fn = functools.partial(completion_logprobs, setup.graphdef, prompt_len=prompt_len,
                          temperature=temperature, chunk_size=chunk_size)
@@ -281,9 +298,4 @@ def jit_logprobs(setup: Any, prompt_len: int, *, temperature: float,
                    in_shardings=(setup.state_sharding["params"], sharding.replicated(setup.mesh),
                                  sharding.batch_sharding(setup.mesh, setup.rules, 3)),
                    out_shardings=sharding.batch_sharding(setup.mesh, setup.rules, 3))
-
-  def call(params, seq):
-    with sharding.mesh_rules(setup.mesh, setup.rules):
-      return jitted(params, setup.rest, seq)
-
-  return call
+  return train_lib.MeshProgram(jitted, setup)
