@@ -240,9 +240,34 @@ FUNCTIONS = [
     (r"\boxed{\sum_{m=0}^{n} a_{m}b_{m}}", r"\sum_{m=0}^{n} a_{m}b_{n-m}", None, WV, WV),
 ]
 
+# LaTeX spellings: boxes joined by spacing or words, unbraced roots, spaced digit groups, words in
+# font commands, high-precision rounded references, control spaces.
+SPELLINGS = [
+    (r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}", "(2, 2), (6, 2)", None, OK, OK),
+    (r"\boxed{1} \qquad \boxed{-2}", "1, -2", None, OK, OK),
+    (r"\boxed{1} \text{ and } \boxed{3}", "1, -2", None, WV, WV),
+    ("$-2, 1$", r"So \(\boxed{1}\) and \(\boxed{-2}\).", None, OK, OK),
+    ("$-2$", r"So \(\boxed{1}\) and \(\boxed{-2}\).", None, WV, WV),
+    (r"\boxed{\frac{639}{40}}",
+     r"$\boxed{15\frac{39}{40}}$ \quad \text{or} \quad $\boxed{\frac{639}{40}}$", None, OK, OK),
+    (r"\boxed{\sqrt 2+\sqrt 5}", r"\sqrt{2}+\sqrt{5}", None, OK, OK),
+    (r"\boxed{\sqrt 2}", r"\sqrt{2}", None, OK, OK),
+    (r"\boxed{\sqrt 23}", r"3\sqrt{2}", None, OK, OK),              # TeX: one token under the root
+    (r"\boxed{\sqrt 23}", r"\sqrt{23}", None, WV, WV),
+    (r"\boxed{14 {, }916}", "14916", None, OK, OK),
+    (r"\boxed{14 {, }916}", "14917", None, WV, WV),
+    (r"\boxed{\frac{1}{3} \textbf{meters}}", "1/3", None, OK, OK),
+    (r"\boxed{\frac{1}{3} \mathrm{meters}}", r"\frac{1}{3}\text{ m}", None, OK, OK),
+    (r"\boxed{\frac{1}{3} \textit{meters}}", "1/2", None, WV, WV),
+    (r"\boxed{\sqrt{17}}", "4.123105625617661", None, OK, FM),     # sqrt 17 = 4.12310562561766055
+    (r"\boxed{\sqrt{17}}", "4.123105625617662", None, WV, WV),
+    (r"\boxed{x=-5, p=\frac{14}{3}}", r"x = -5,\ p = \frac{14}{3}", None, OK, OK),
+    (r"\boxed{x=-5,\ p=\frac{14}{3}}", r"x = -5, p = \frac{13}{3}", None, WV, WV),
+]
+
 TABLES = {"relations": RELATIONS, "matrices": MATRICES, "several_answers": SEVERAL_ANSWERS,
           "set_words": SET_WORDS, "times": TIMES, "choices": CHOICES, "numbers": NUMBERS,
-          "bugs": BUGS, "functions": FUNCTIONS}
+          "bugs": BUGS, "functions": FUNCTIONS, "spellings": SPELLINGS}
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))

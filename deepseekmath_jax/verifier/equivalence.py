@@ -773,17 +773,25 @@ def compare_values(pred_text: str, ref_text: str, pred_scale: Fraction, ref_scal
   return ctx.symbolic(pred_text, ref_text, pred_scale, ref_scale, ctx)
 
 
-def rounding_outcome(pred_text: str, ref_text: str, pred_approx: float, ref_approx: float,
-                     ctx: Context) -> Outcome | None:
-  """Relaxed acceptance of an exact form against a rounded decimal reference (sqrt 2 vs 1.41)."""
+def rounding_outcome(pred_text: str, ref_text: str, pred_approx: float | Fraction,
+                     ref_approx: float | Fraction, ctx: Context) -> Outcome | None:
+  """Relaxed acceptance of an exact form against a rounded decimal reference (sqrt 2 vs 1.41).
+
+  With Fraction values (high-precision evaluations) the rounding is checked exactly, so a
+  15-decimal reference (sqrt 17 vs 4.123105625617661) is judged beyond float precision.
+  """
   places = arith.decimal_places(ref_text)
   pred_places = arith.decimal_places(pred_text)
   if ctx.rounding_places is not None and pred_places is not None:
-    if pred_places > ctx.rounding_places and abs(pred_approx - ref_approx) <= (
+    if pred_places > ctx.rounding_places and abs(float(pred_approx) - float(ref_approx)) <= (
         0.5 * 10.0**-ctx.rounding_places + 1e-12):
       return Outcome(UNEQUAL, "format_mismatch")  # The rounding instruction was not followed.
     return None
   if places is None or places == 0 or pred_places is not None:
+    return None
+  if isinstance(pred_approx, Fraction) and isinstance(ref_approx, Fraction):
+    if abs(pred_approx - ref_approx) <= Fraction(1, 2 * 10**places):
+      return _relaxed()
     return None
   if abs(pred_approx - ref_approx) <= 0.5 * 10.0**-places * (1 + 1e-9):
     return _relaxed()

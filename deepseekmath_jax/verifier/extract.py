@@ -22,9 +22,11 @@ import re
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _LAST_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
+# What may stand between boxes that end a text together: spacing (`\\quad`, `\\ `), math
+# delimiters (`\\)` and `\\(`), commas and the words "and"/"or", bare or in `\\text{ and }`.
 _BETWEEN_BOXES_RE = re.compile(
-    r"^[\s$,;.]*(?:\\text\{\s*(?:and|or)\s*\}|\\quad|and|or|,)?[\s$,;]*"
-    r"(?:[a-zA-Z]\s*=)?[\s$]*$")
+    r"^(?:[\s$,;.~]|\\[()]|\\q?quad(?![a-zA-Z])|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}"
+    r"|(?<![a-zA-Z\\])(?:and|or)(?![a-zA-Z]))*(?:[a-zA-Z]\s*=)?[\s$]*$")
 _BARE_WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
 _ANSWER_IS_RE = re.compile(r"answer\s+is\s*:?", re.IGNORECASE)
 MAX_BARE_CHARS = 100

@@ -39,11 +39,12 @@ _UNICODE = {
     "\u2248": "\\approx ", "\u2205": "\\emptyset ", "\u211d": "\\mathbb{R}", "\u2216": "\\setminus ",
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
-_SPACING_RE = re.compile(r"(?<!\\)\\(?:[,:;!> ]|quad|qquad|displaystyle|textstyle|limits|nolimits)"
-                         r"(?![a-zA-Z])|~")
+# Spacing: `\ ` and `\,` may touch a letter (`-5,\ p`); named commands end at a non-letter.
+_SPACING_RE = re.compile(r"(?<!\\)\\(?:[,:;!> ]|(?:quad|qquad|displaystyle|textstyle|limits|"
+                         r"nolimits)(?![a-zA-Z]))|~")
 _SIZING_RE = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?:[lr])?(?![a-zA-Z])\.?")
 _FRAC_RE = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
-_DIGIT_GROUP_RE = re.compile(r"(?<=\d)(?:\{,\}|,\\!|,\\,|\\,|\\!|,\\ )\s*(?=\d{3}(?!\d))")
+_DIGIT_GROUP_RE = re.compile(r"(?<=\d)(?:\s*\{\s*,\s*\}|,\\!|,\\,|\\,|\\!|,\\ )\s*(?=\d{3}(?!\d))")
 # Digits grouped by spaces (`2 500 000`, SI style): every group after the first has 3 digits.
 _SPACE_GROUPS_RE = re.compile(r"^([-+]?\d{1,3}(?: \d{3})+)(?![\d.])")
 # `3{,}14`: the LaTeX decimal comma (a `{,}` before exactly 3 digits is a thousands separator).
@@ -54,6 +55,8 @@ _UNIT_VECTOR_RE = re.compile(
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _WRAPPER_RE = re.compile(r"\\(?:mathrm|mathbf|textbf|textit|mathit|mathsf|boldsymbol|mathnormal|"
                          r"rm|bf|operatorname)\s*(?=\{)")
+_FONT_WORD_RE = re.compile(r"\\(?:textbf|textit|textsf|textrm|mathrm)\s*"
+                           r"\{(\s*[A-Za-z]{2,}(?:[ .'-]+[A-Za-z]+)*\.?\s*)\}")
 _DEGREE_RE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\u00b0")
 _TEXT_CMD_RE = re.compile(r"\\(?:text|textrm|mbox|textnormal|hbox)\s*\{")
 _CONNECTIVE_RE = re.compile(
@@ -144,6 +147,8 @@ def clean(text: str) -> str:
   bold = re.fullmatch(r"\*\*(.+)\*\*", text)
   text = bold.group(1).strip() if bold else text  # Markdown bold: **73**.
   text = re.sub(r"\\sqrt\s*\(([^()]{1,40})\)", r"\\sqrt{\1}", text)
+  # `\sqrt 2`: a root with no braces takes one token, as in TeX (`\sqrt 23` is 3 sqrt 2).
+  text = re.sub(r"\\sqrt\s+(\d|[a-zA-Z])", r"\\sqrt{\1}", text)
   text = _DIGIT_GROUP_RE.sub("", text)
   text = _DECIMAL_BRACE_COMMA_RE.sub(".", text)
   text = _SIZING_RE.sub("", text)
@@ -151,6 +156,8 @@ def clean(text: str) -> str:
   text = _SPACE_GROUPS_RE.sub(lambda m: m.group(1).replace(" ", ""), text.strip())
   text = _UNIT_VECTOR_RE.sub(lambda m: "\\unit" + (m.group(1) or m.group(2)) + " ", text)
   text = _FRAC_RE.sub("\\\\frac", text)
+  # A word in a font command (`\textbf{meters}`, `\mathrm{cm}`) is text, like `\text{meters}`.
+  text = _FONT_WORD_RE.sub(r"\\text{\1}", text)
   text = _replace_command_groups(text, _WRAPPER_RE)
   text = _DEGREE_RE.sub("\u00b0", text)
   text = re.sub(r"\\(?:le|leqslant)(?![a-zA-Z])", r"\\leq", text)

@@ -24,6 +24,7 @@ import sympy
 from latex2sympy2_extended import latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
+from deepseekmath_jax.verifier import arith
 from deepseekmath_jax.verifier import equivalence
 from deepseekmath_jax.verifier import labels
 from deepseekmath_jax.verifier.equivalence import Context
@@ -236,8 +237,15 @@ def compare(pred_text: str, ref_text: str, pred_scale: Fraction, ref_scale: Frac
       except (TypeError, ValueError):
         pred_approx = ref_approx = None
       if pred_approx is not None and pred_approx.imag == 0 and ref_approx.imag == 0:
-        rounded = equivalence.rounding_outcome(pred_text, ref_text, pred_approx.real,
-                                               ref_approx.real, ctx)
+        # Exact decimals of both sides, well beyond the reference's places (float would blur a
+        # 15-decimal reference).
+        digits = 30 + (arith.decimal_places(ref_text) or 0)
+        try:
+          pred_exact = Fraction(str(sympy.re(pred_scaled).evalf(digits)))
+          ref_exact = Fraction(str(sympy.re(ref_scaled).evalf(digits)))
+        except (TypeError, ValueError, ZeroDivisionError):
+          pred_exact, ref_exact = pred_approx.real, ref_approx.real
+        rounded = equivalence.rounding_outcome(pred_text, ref_text, pred_exact, ref_exact, ctx)
         if rounded is not None:
           return rounded
   if same is None:
