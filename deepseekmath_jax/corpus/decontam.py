@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
 import os
 import re
 from typing import Iterable
 
 import numpy as np
 
+from deepseekmath_jax.corpus import readers
 from deepseekmath_jax.corpus import tokens
 
 
@@ -102,13 +102,7 @@ def _read_texts(bench: Benchmark) -> Iterable[str]:
     raise FileNotFoundError(f"benchmark {bench.name!r}: {bench.path} does not exist (set "
                             "config.decontam.benchmarks, or [] to skip decontamination)")
   with open(bench.path, encoding="utf-8") as f:
-    for line_no, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        row = json.loads(line)
-      except json.JSONDecodeError as exc:
-        raise ValueError(f"{bench.path}:{line_no}: not JSON ({exc})") from None
+    for line_no, row in readers.jsonl_rows(f, bench.path):
       present = [row[k] for k in bench.fields if isinstance(row.get(k), str)]
       if not present:
         raise ValueError(f"{bench.path}:{line_no}: none of the fields {list(bench.fields)}")

@@ -23,6 +23,7 @@ import os
 from typing import Any, Iterable
 
 from deepseekmath_jax.corpus import dedup
+from deepseekmath_jax.corpus import readers
 
 _LABELS = {"math": 1, "non-math": 0}
 
@@ -60,13 +61,7 @@ def read_labels(path: str) -> Labels:
   out = Labels(path=path)
   base = os.path.dirname(os.path.abspath(path))
   with open(path, encoding="utf-8") as f:
-    for line_no, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        row = json.loads(line)
-      except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{line_no}: not JSON ({exc})") from None
+    for line_no, row in readers.jsonl_rows(f, path):
       if not isinstance(row, dict):
         raise ValueError(f"{path}:{line_no}: expected a JSON object")
       value = row.get("label", row.get("label_guess"))

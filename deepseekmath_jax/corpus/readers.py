@@ -278,6 +278,19 @@ def split_passages(texts: list[str], words: int) -> list[str]:
 SEED_FIELDS = (("text",), ("problem", "solution"), ("question", "answer"), ("html",))
 
 
+def jsonl_rows(lines: Iterable[str], path: str) -> Iterator[tuple[int, object]]:
+  """(line number, parsed row) of a jsonl file's non-blank lines; a line that is not JSON is a
+  ValueError naming `path` and the line (seed, labels and benchmark files are inputs a run
+  cannot do without, so they fail loudly rather than count and skip)."""
+  for line_no, line in enumerate(lines, 1):
+    if not line.strip():
+      continue
+    try:
+      yield line_no, json.loads(line)
+    except json.JSONDecodeError as exc:
+      raise ValueError(f"{path}:{line_no}: not JSON ({exc})") from None
+
+
 def read_seed(paths: str, max_docs: int | None = None) -> list[str]:
   """Positive math text: jsonl rows (see SEED_FIELDS), .txt/.md files, or HTML files.
 
@@ -292,13 +305,7 @@ def read_seed(paths: str, max_docs: int | None = None) -> list[str]:
       out.append(html_to_text(decode_bytes(Path(path).read_bytes())).text)
     else:
       with _open(path) as stream:
-        for line_no, line in enumerate(io.TextIOWrapper(stream, "utf-8"), 1):
-          if not line.strip():
-            continue
-          try:
-            row = json.loads(line)
-          except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{line_no}: not JSON ({exc})") from None
+        for line_no, row in jsonl_rows(io.TextIOWrapper(stream, "utf-8"), path):
           fields = next((f for f in SEED_FIELDS if all(isinstance(row.get(k), str)
                                                        for k in f)), None)
           if fields is None:
