@@ -96,7 +96,9 @@ def test_memory_bombs_hit_the_cap(box):
       "x = ' ' * (10 ** 10)",
       "x = [0] * (10 ** 9)",
       "import numpy as np\nx = np.ones((10 ** 5, 10 ** 5))",
-      "chunks = []\nwhile True:\n  chunks.append(bytearray(10 ** 7))",
+      # Grows in 100 MB steps: it reaches the 256 MB cap in a few steps, well inside the 1 s
+      # deadline even on a loaded machine (10 MB steps took over 1 s there).
+      "chunks = []\nwhile True:\n  chunks.append(bytearray(10 ** 8))",
   ])
   assert [r.status for r in results] == ["memory"] * 4, results
   assert code_blocks.format_output_block(results[0]) == (
