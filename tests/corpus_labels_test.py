@@ -135,11 +135,12 @@ def test_same_corpus_whatever_the_path_spelling(tmp_path, monkeypatch):
   seed_jsonl = _write_seed(tmp_path / "seed.jsonl", 50).split(",")[0]
   rel, absolute = os.path.relpath, os.path.abspath
   runs = {}
-  # pages relative + WARC absolute, then the other way round: the pool and the seed files come
-  # in the other order.
-  for name, pages, warc in (("a", rel, absolute), ("b", absolute, rel)):
-    pool = ",".join([pages(p) for p in eval_pages[::3]] + [warc(str(WEB / "warc"))])
-    seed = ",".join([seed_jsonl] + [pages(p) for p in seed_pages])
+  # pages relative + WARC and seed file absolute, then the other way round: a relative path
+  # ("../...") sorts before any absolute one ("/..."), so the pool and the seed files come in
+  # the other order wherever the checkout and the temporary folder live.
+  for name, pages, other in (("a", rel, absolute), ("b", absolute, rel)):
+    pool = ",".join([pages(p) for p in eval_pages[::3]] + [other(str(WEB / "warc"))])
+    seed = ",".join([other(seed_jsonl)] + [pages(p) for p in seed_pages])
     runs[name] = (pool, seed, pipeline.run(_config(pool=pool, seed_path=seed, num_workers=1),
                                            str(tmp_path / name)))
   canonical = lambda paths: [os.path.realpath(p) for p in readers.list_inputs(paths)]
