@@ -17,8 +17,9 @@ multisets), scalars by value. Scalar comparison runs cheapest first:
 
 Answers that describe a set of reals (relations, intervals, unions, words such as "no
 solution") are compared as sets (`relations.py`); times of day and ratios by `clock.py`; labelled
-answers (`PQ = 6`, `(a,b) = (4,1)`, `g(t) = ...`) by their label and value. The question sets
-the kind where the answer alone cannot (`Context`).
+answers (`PQ = 6`, `(a,b) = (4,1)`, `g(t) = ...`) by their label and value; matrices and vectors
+entry by entry (`matrices.py`). The question sets the kind where the answer alone cannot
+(`Context`, read by `question.py`).
 
 Each comparison yields an `Outcome`: EQUAL (also strict-equal), RELAXED (equal under relaxed
 rules only; `reason` says why strict refuses: format_mismatch, unit_mismatch or
@@ -30,7 +31,6 @@ UNDECIDED.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from fractions import Fraction
 from typing import Callable
@@ -38,7 +38,9 @@ from typing import Callable
 from deepseekmath_jax.verifier import arith
 from deepseekmath_jax.verifier import clock
 from deepseekmath_jax.verifier import labels
+from deepseekmath_jax.verifier import matrices
 from deepseekmath_jax.verifier import normalize
+from deepseekmath_jax.verifier import question as question_lib
 from deepseekmath_jax.verifier import relations
 from deepseekmath_jax.verifier import units as units_lib
 from deepseekmath_jax.verifier.normalize import Node
@@ -67,151 +69,13 @@ def _relaxed(reason: str = "format_mismatch") -> Outcome:
 # A symbolic comparator: (pred_text, ref_text, pred_scale, ref_scale, context) -> Outcome.
 SymbolicFn = Callable[[str, str, Fraction, Fraction, "Context"], Outcome]
 
-_ROUNDING_WORDS = {"tenth": 1, "hundredth": 2, "thousandth": 3, "ten-thousandth": 4,
-                   "whole number": 0, "integer": 0, "cent": 2, "dollar": 0, "unit": 0}
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
-_ROUNDING_RE = re.compile(
-    r"nearest\s+(ten-thousandth|thousandth|hundredth|tenth|whole number|integer|cent|dollar)|"
-    r"(\d|one|two|three|four|five)\s+decimal\s+places?", re.IGNORECASE)
-_ORDER_RE = re.compile(r"increasing order|decreasing order|ascending|descending|in order|"
-                       r"least to greatest|greatest to least|smallest to largest|"
-                       r"largest to smallest", re.IGNORECASE)
-_TRANSFORM_RE = re.compile(r"\b(?:factor|expand|simplify|rationalize|convert|rewrite|"
-                           r"express|write|compute|evaluate|calculate|find the value)\w*",
-                           re.IGNORECASE)
-_FACTOR_RE = re.compile(r"\bfactor(?:i[sz]e[sd]?)?\b(?!\s+of)", re.IGNORECASE)
-_CLOCK_WORDS = ("time", "clock", "a.m", "p.m", "am", "pm", "noon", "midnight", "morning",
-                "evening", "afternoon")
-_MIXED_RE = re.compile(r"mixed (?:number|numeral|fraction)", re.IGNORECASE)
-_CLOCK_RE = re.compile(r"\btime\b|o'?clock|\bclock|a\.m\.|p\.m\.|\b[ap]m\b|\bnoon\b|\bmidnight\b|"
-                       r"\bmorning\b|\bevening\b|\bafternoon\b", re.IGNORECASE)
-_TUPLE_NAMES_RE = re.compile(r"\(\s*([a-zA-Z](?:_\{?\w\}?)?(?:\s*,\s*[a-zA-Z](?:_\{?\w\}?)?)+)\s*\)")
-_RADIAN_RE = re.compile(r"radian|2\s*\\pi|\\pi\s*\)|\[0,\s*\\pi", re.IGNORECASE)
-_DEGREE_Q_RE = re.compile(r"degree|\\circ|\^\s*\{?\s*\\circ|\u00b0|360", re.IGNORECASE)
-_MATH_SEGMENT_RE = re.compile(r"\$([^$]{1,300})\$")
-# Option markers of a multiple-choice question: `(A)`, `\textbf{(A) }`, `\mathrm{(A)}`, `A.`/`A)`
-# at the start of a line. The option's text runs to the next marker.
-_OPTION_MARK_RE = re.compile(
-    r"(?:\\(?:textbf|mathrm|text|qquad|mathbf)\s*\{\s*)?\(([A-E])\)(?:\s|\\ )*\}?|"
-    r"(?m:^\s*([A-E])[.)]\s)")
-_FREE_LETTER_RE = re.compile(r"[a-zA-Z]")
 _COMMAND_RE = re.compile(r"\\[a-zA-Z]+")
 
-
-@dataclasses.dataclass(frozen=True)
-class Context:
-  """What the question says about the answer's kind, plus the comparison mode."""
-  strict: bool = False
-  percent_question: bool = False
-  rounding_places: int | None = None
-  ordered: bool = False
-  factor_task: bool = False
-  expand_task: bool = False
-  mixed_number_task: bool = False
-  ratio_question: bool = False
-  clock_question: bool = False
-  meridiems: frozenset[str] = frozenset()
-  angle_unit: str = ""                      # "degree" or "radian" when the question fixes it
-  tuple_names: tuple[str, ...] = ()          # `(a, b)` named by the question, for labelled parts
-  question_symbols: frozenset[str] = frozenset()  # one-letter symbols in the question's math
-  question_segments: tuple[str, ...] = ()
-  # Math segments of the question, raw (canonicalized on first use by `canonical_segments`):
-  # the inputs a transformation task must not restate, and expressions it asks for.
-  restated_segments: tuple[str, ...] = ()
-  question_units: frozenset[str] = frozenset()
-  options: tuple[tuple[str, str], ...] = ()
-  symbolic: SymbolicFn | None = None
-
-
-def make_context(question: str | None, strict: bool,
-                 symbolic: SymbolicFn | None = None) -> Context:
-  """Reads the question for kind hints (DESIGN.md: `question` may decide the answer's kind)."""
-  if not question:
-    return Context(strict=strict, symbolic=symbolic)
-  context = _question_context(question, strict)
-  return dataclasses.replace(context, symbolic=symbolic) if symbolic is not None else context
-
-
-@functools.lru_cache(maxsize=4096)
-def _question_context(question: str, strict: bool) -> Context:
-  """Cached: a GRPO group grades G responses to the same question."""
-  question = question[:20000]
-  rounding = None
-  match = _ROUNDING_RE.search(question)
-  if match:
-    if match.group(1):
-      rounding = _ROUNDING_WORDS[match.group(1).lower()]
-    else:
-      word = match.group(2).lower()
-      rounding = int(word) if word.isdigit() else _NUMBER_WORDS[word]
-  math_segments = tuple(_MATH_SEGMENT_RE.findall(question)) if "$" in question else ()
-  restated = tuple(side for segment in math_segments for side in segment.split("=")) if (
-      _TRANSFORM_RE.search(question)) else ()
-  # Substring tests guard the regexes: a GRPO step reads thousands of questions.
-  lower = question.lower()
-  radian = ("radian" in lower or "\\pi" in question) and bool(_RADIAN_RE.search(question))
-  degree = any(w in lower for w in ("degree", "\\circ", "\u00b0", "360")) and bool(
-      _DEGREE_Q_RE.search(question))
-  tuple_names = _TUPLE_NAMES_RE.search(question) if "," in question else None
-  clock_question = any(w in lower for w in _CLOCK_WORDS) and bool(_CLOCK_RE.search(question))
-  meridiems = {m[0].lower() + "m" for m in re.findall(r"\b([ap])\.?\s?m\b\.?", question,
-                                                     flags=re.IGNORECASE)} if clock_question else set()
-  symbols = set()
-  for segment in math_segments:
-    symbols |= set(re.findall(r"(?<![\\a-zA-Z])[a-zA-Z](?![a-zA-Z])", _COMMAND_RE.sub(" ", segment)))
-  return Context(
-      question_symbols=frozenset(symbols),
-      question_segments=tuple(s for s in math_segments if len(s) <= 40 and "=" not in s),
-      expand_task="expand" in lower or "multiply out" in lower,
-      mixed_number_task="mixed" in lower and bool(_MIXED_RE.search(question)),
-      ratio_question="ratio" in lower or "proportion" in lower,
-      clock_question=clock_question,
-      meridiems=frozenset(meridiems),
-      angle_unit="radian" if radian and not degree else ("degree" if degree and not radian else ""),
-      tuple_names=tuple(n.replace(" ", "") for n in tuple_names.group(1).split(",")) if (
-          tuple_names) else (),
-      strict=strict,
-      percent_question=bool(re.search(r"percent|\\%|%", question, re.IGNORECASE)),
-      rounding_places=rounding,
-      ordered=bool(_ORDER_RE.search(question)),
-      factor_task=bool(_FACTOR_RE.search(question)),
-      restated_segments=restated,
-      question_units=frozenset(units_lib.mentioned_units(question)),
-      options=_options(question) if "(A)" in question or "A." in question or "A)" in question
-      else ())
-
-
-def _options(question: str) -> tuple[tuple[str, str], ...]:
-  """(letter, option text) pairs of a multiple-choice question, in order."""
-  marks = list(_OPTION_MARK_RE.finditer(question))
-  letters = [m.group(1) or m.group(2) for m in marks]
-  if len(marks) < 2 or letters[:2] != ["A", "B"]:
-    return ()
-  options = []
-  for index, mark in enumerate(marks):
-    end = marks[index + 1].start() if index + 1 < len(marks) else len(question)
-    text = question[mark.end():end]
-    text = re.split(r"\n\s*\n", text)[0]
-    text = re.sub(r"\\qquad|\\quad|\\hspace\{[^{}]*\}|\\\\", " ", text)
-    text = text.strip().strip("$").strip().rstrip(",;").strip().strip("$").strip()
-    if text:
-      options.append((letters[index], text[:200]))
-  return tuple(options)
-
-
-@functools.lru_cache(maxsize=4096)
-def canonical_segments(segments: tuple[str, ...]) -> frozenset[str]:
-  """The canonical spellings of a question's math segments (computed once per question, and only
-  for answers that could restate one: numbers never look them up)."""
-  out = set()
-  for segment in segments:
-    try:
-      text = normalize.canonical(normalize.clean(segment))
-    except normalize.ParseError:
-      continue
-    if text:
-      out.add(text)
-  return frozenset(out)
+# The question's reading lives in question.py; these names are part of this module's interface.
+Context = question_lib.Context
+make_context = question_lib.make_context
+canonical_segments = question_lib.canonical_segments
+_question_context = question_lib.question_context  # The cache (cleared by the benchmark).
 
 
 def _restates(text: str, ctx: Context) -> bool:
@@ -255,6 +119,10 @@ def compare(pred: Node, ref: Node, ctx: Context) -> Outcome:
   if pred.kind in ("time", "ratio") or ref.kind in ("time", "ratio"):
     return _compare_times_and_ratios(pred, ref, ctx)
 
+  if pred.kind == "list" or ref.kind == "list":
+    outcome = _compare_groups(pred, ref, ctx)
+    if outcome is not None:
+      return outcome
   # Labelled parts against an ordered tuple: `a=4, b=1` (or `4, 1`) vs `(4,1)`.
   if pred.kind == "list" and ref.kind == "seq" and ref.brackets in ("()", "<>"):
     return _compare_parts_with_tuple(pred, ref, ctx)
@@ -286,10 +154,9 @@ def compare(pred: Node, ref: Node, ctx: Context) -> Outcome:
   if pred.kind == "seq" and ref.kind == "seq":
     return _compare_sequences(pred, ref, ctx)
   if pred.kind == "matrix" or ref.kind == "matrix":
-    outcome = _compare_matrices(pred, ref, ctx)
-    if outcome.status == EQUAL and pred.kind == ref.kind and pred.text != ref.text:
-      return _relaxed()  # `\\mathbf{i}` form or a factor outside: another form of the same vector.
-    return outcome
+    return matrices.compare_matrices(
+        pred, ref, lambda pairs: combine([compare(p, r, ctx) for p, r in pairs]), _relaxed(),
+        _WRONG)
 
   if pred.kind == "choice" or ref.kind == "choice":
     return _compare_choices(pred, ref, ctx)
@@ -358,41 +225,6 @@ def _compare_sequences(pred: Node, ref: Node, ctx: Context) -> Outcome:
   return _WRONG
 
 
-def _as_rows(node: Node) -> list[tuple[Node, ...]] | None:
-  if node.kind == "matrix":
-    return [row.items for row in node.items]
-  if node.kind == "seq" and node.brackets in ("()", "<>", "[]"):
-    return [(item,) for item in node.items]  # A tuple compares as a column vector.
-  return None
-
-
-def _compare_matrices(pred: Node, ref: Node, ctx: Context) -> Outcome:
-  pred_rows, ref_rows = _as_rows(pred), _as_rows(ref)
-  if pred_rows is None or ref_rows is None:
-    return _WRONG
-  # `a\mathbf{i} + b\mathbf{j}` without `\mathbf{k}` is also the 3-vector (a, b, 0).
-  zero = (normalize.Node("scalar", text="0"),)
-  if pred.text == "ijk" and len(pred_rows) == 2 and len(ref_rows) == 3:
-    pred_rows = pred_rows + [zero]
-  if ref.text == "ijk" and len(ref_rows) == 2 and len(pred_rows) == 3:
-    ref_rows = ref_rows + [zero]
-  if len(pred_rows) != len(ref_rows) or any(len(a) != len(b) for a, b in zip(pred_rows, ref_rows)):
-    # A row vector against a column vector of the same entries.
-    flat_pred = [cell for row in pred_rows for cell in row]
-    flat_ref = [cell for row in ref_rows for cell in row]
-    pred_shape = (len(pred_rows), len(pred_rows[0]) if pred_rows else 0)
-    ref_shape = (len(ref_rows), len(ref_rows[0]) if ref_rows else 0)
-    if len(flat_pred) != len(flat_ref) or pred_shape[::-1] != ref_shape or 1 not in pred_shape:
-      return _WRONG
-    outcome = combine([compare(p, r, ctx) for p, r in zip(flat_pred, flat_ref)])
-    return _relaxed() if outcome.status in (EQUAL, RELAXED) else outcome
-  outcome = combine([compare(p, r, ctx) for row_p, row_r in zip(pred_rows, ref_rows)
-                     for p, r in zip(row_p, row_r)])
-  if outcome.status == EQUAL and pred.kind != ref.kind:
-    return _relaxed()  # Tuple vs column vector: same entries, another kind.
-  return outcome
-
-
 _CHOICE_MISMATCH = Outcome(UNEQUAL, "choice_mismatch")
 
 
@@ -414,8 +246,20 @@ def _matches_option(node: Node, option_text: str, ctx: Context) -> bool:
   return outcome.status in (EQUAL, RELAXED)
 
 
+def _option_letter(node: Node, ctx: Context) -> Node:
+  """`(b)` as the option letter B when the question lists an option (B); otherwise unchanged."""
+  if node.kind == "scalar" and node.brackets == "()" and any(
+      letter == node.text.upper() for letter, _ in ctx.options):
+    return Node("choice", text=node.text.upper())
+  return node
+
+
 def _compare_choices(pred: Node, ref: Node, ctx: Context) -> Outcome:
   """Option letters; with the question's options, a letter against its option's text (relaxed)."""
+  pred_letter, ref_letter = _option_letter(pred, ctx), _option_letter(ref, ctx)
+  if (pred_letter is not pred or ref_letter is not ref) and pred_letter.kind == ref_letter.kind:
+    # A lowercase `(b)` for the option (B): another form of the letter.
+    return _relaxed() if pred_letter.text == ref_letter.text else _CHOICE_MISMATCH
   if pred.kind == ref.kind == "choice":
     return _EQUAL if pred.text == ref.text else _CHOICE_MISMATCH
   options = dict(ctx.options)
@@ -488,6 +332,26 @@ def _compare_parts_with_tuple(parts: Node, tuple_node: Node, ctx: Context, *,
   return _relaxed() if outcome.status == EQUAL else outcome
 
 
+def _as_groups(node: Node, ctx: Context) -> Node | None:
+  """`p=5, q=2; p=7, q=2` as the set of tuples {(5, 2), (7, 2)} (labels.grouped_values)."""
+  groups = labels.grouped_values(node.items, ctx.tuple_names) if node.kind == "list" else None
+  if groups is None:
+    return None
+  return Node("set", items=tuple(Node("seq", items=group, brackets="()") for group in groups))
+
+
+def _compare_groups(pred: Node, ref: Node, ctx: Context) -> Outcome | None:
+  """Groups of labelled answers against tuples (any order of groups): equal in relaxed mode,
+  another form in strict. None when neither side is such a group list."""
+  pred_groups, ref_groups = _as_groups(pred, ctx), _as_groups(ref, ctx)
+  if pred_groups is None and ref_groups is None:
+    return None
+  outcome = compare(pred_groups or pred, ref_groups or ref, ctx)
+  if outcome.status == EQUAL and (pred_groups is None or ref_groups is None):
+    return _relaxed()
+  return outcome
+
+
 def _compare_labelled_parts_in_question_order(pred: Node, ref: Node, ctx: Context) -> Outcome | None:
   """`AB = 4, CD = 10` against `10, 4` for "Find $AB$ and $CD$": the reference lists the values
   in the order the question names them. None when that order does not apply."""
@@ -507,20 +371,68 @@ def _is_numeric(node: Node) -> bool:
     return False
 
 
+def _is_computation(node: Node) -> bool:
+  """A closed expression (no free variable): `5 \\times 6`, `\\frac{1}{2}\\$`, `\\sqrt{2}`."""
+  return node.kind == "scalar" and not node.base and not has_free_variable(node.text)
+
+
+def _chain_result(node: Node) -> tuple[tuple[Node, ...], Node] | None:
+  """(names, result) of an equation read as a named value or a computation.
+
+  `x = 5` and `x = 2 + 3 = 5` (a name first): ((x,), 5), whatever stands between, since all
+  members of a chain are equal. `5 \\times 6 \\times 4 = 120` (computation, then its result):
+  ((), 120). `1 = \\zzz = x = 0`: ((x,), 0), the earlier members being names or closed
+  expressions. None for a relation between expressions (`x^2 = 4`, `2x + 3y = 6`, `3 = x`,
+  `7 = 11a + c`).
+  """
+  if node.kind != "eq":
+    return None
+  head, result = node.items[:-1], node.items[-1]
+  names = tuple(member for member in head if normalize.is_label(member))
+  if normalize.is_label(head[0]):
+    return names, result
+  if normalize.is_label(result) or not all(
+      normalize.is_label(member) or _is_computation(member) for member in head):
+    return None
+  if not names and not _is_computation(result):
+    return None  # `7 = 11a + c` is an equation, not a computation and its result.
+  return names, result
+
+
+def _matching_names(pred_names: tuple[Node, ...], ref_names: tuple[Node, ...]) -> tuple[Node, Node]:
+  """The names two chains are compared by: a pair naming the same quantity, else the first."""
+  for pred_name in pred_names:
+    for ref_name in ref_names:
+      if labels.label_key(pred_name) == labels.label_key(ref_name):
+        return pred_name, ref_name
+  return pred_names[0], ref_names[0]
+
+
+def _compare_named_values(pred_name: Node, pred_value: Node, ref_name: Node, ref_value: Node,
+                          ctx: Context) -> Outcome:
+  """`y = 2` vs `x = 2` names another quantity; `g(s) = s^2` vs `g(t) = t^2` renames one."""
+  relation, rename = labels.compare_labels(pred_name, ref_name)
+  if relation == "different":
+    return Outcome(UNEQUAL, "variable_mismatch")
+  if rename and labels.distinct_in_question(rename[0], rename[1], ctx.question_symbols):
+    return Outcome(UNEQUAL, "variable_mismatch")
+  pred_value = labels.rename(pred_value, *rename) if rename else pred_value
+  outcome = compare(pred_value, ref_value, ctx)
+  if relation == "same" or outcome.status not in (EQUAL, RELAXED):
+    return outcome
+  return Outcome(RELAXED, "variable_mismatch" if rename else "format_mismatch")
+
+
 def _compare_equations(pred: Node, ref: Node, ctx: Context) -> Outcome:
+  pred_chain, ref_chain = _chain_result(pred), _chain_result(ref)
   if pred.kind == "eq" and ref.kind == "eq":
-    if normalize.is_label(pred.items[0]) and normalize.is_label(ref.items[0]):
-      # `y = 2` vs `x = 2` names another quantity; `g(s) = s^2` vs `g(t) = t^2` renames one.
-      relation, rename = labels.compare_labels(pred.items[0], ref.items[0])
-      if relation == "different":
-        return Outcome(UNEQUAL, "variable_mismatch")
-      if rename and labels.distinct_in_question(rename[0], rename[1], ctx.question_symbols):
-        return Outcome(UNEQUAL, "variable_mismatch")
-      pred_value = labels.rename(pred.items[-1], *rename) if rename else pred.items[-1]
-      outcome = compare(pred_value, ref.items[-1], ctx)
-      if relation == "same" or outcome.status not in (EQUAL, RELAXED):
-        return outcome
-      return Outcome(RELAXED, "variable_mismatch" if rename else "format_mismatch")
+    if pred_chain is not None and ref_chain is not None:
+      if pred_chain[0] and ref_chain[0]:
+        pred_name, ref_name = _matching_names(pred_chain[0], ref_chain[0])
+        return _compare_named_values(pred_name, pred_chain[1], ref_name, ref_chain[1], ctx)
+      if not pred_chain[0]:  # `2 + 3 = 5` against `x = 5`: its result against the relation.
+        return compare(pred_chain[1], ref, ctx)
+      return compare(pred, ref_chain[1], ctx)
     if len(pred.items) == len(ref.items):
       outcome = combine([compare(p, r, ctx) for p, r in zip(pred.items, ref.items)])
       if outcome.status != UNEQUAL:
@@ -535,18 +447,20 @@ def _compare_equations(pred: Node, ref: Node, ctx: Context) -> Outcome:
       return _UNDECIDED
     return _WRONG
   if ref.kind == "eq":
-    # `x = 5` (reference) against `5`: equal in relaxed mode only.
-    if len(ref.items) == 2 and normalize.is_label(ref.items[0]):
-      outcome = compare(pred, ref.items[1], ctx)
-      return _relaxed() if outcome.status == EQUAL else outcome
-    return _WRONG
+    # `x = 5` (reference) against `5`: equal in relaxed mode only. A reference that is a
+    # computation and its result (`2 \\cdot 3 = 6`) is its result.
+    if ref_chain is None:
+      return _WRONG
+    outcome = compare(pred, ref_chain[1], ctx)
+    return _relaxed() if outcome.status == EQUAL and ref_chain[0] else outcome
   # `x = 5` or `2 + 3 = 5` (prediction) against `5`: the last side, when earlier sides are a
   # name or plain arithmetic (so `x^2 = 4` is not read as the answer 4).
   # `a + b = 5` when the question asks for $a+b$: the asked expression names the answer.
-  if all(normalize.is_label(side) or _is_numeric(side) or (
-      side.kind == "scalar" and has_free_variable(side.text)
-      and side.text in canonical_segments(ctx.question_segments))
-         for side in pred.items[:-1]):
+  asked = [side.kind == "scalar" and has_free_variable(side.text)
+           and side.text in canonical_segments(ctx.question_segments) for side in pred.items[:-1]]
+  if pred_chain is not None or (any(asked) and all(
+      is_asked or normalize.is_label(side) or _is_numeric(side)
+      for is_asked, side in zip(asked, pred.items[:-1]))):
     outcome = compare(pred.items[-1], ref, ctx)
     return _relaxed() if outcome.status == EQUAL else outcome
   return _WRONG
@@ -607,7 +521,11 @@ def _percent_scales(pred: Node, ref: Node, ctx: Context) -> list[tuple[Fraction,
     return [(Fraction(1), Fraction(1), RELAXED), (Fraction(1), Fraction(1, 100), RELAXED)]
   if ctx.percent_question:  # The question asks for a percent: a bare 25 means 25%.
     return [(Fraction(1), Fraction(1), EQUAL)]
-  return [(Fraction(1, 100), Fraction(1), RELAXED)]
+  if ctx.has_question:  # A question not about percent: 25% is the value 0.25.
+    return [(Fraction(1, 100), Fraction(1), RELAXED)]
+  # 25% against a bare 25 with no question to say which: judged as the reverse direction (the
+  # response is about percent), relaxed only; 25% against 0.25 is the same value.
+  return [(Fraction(1), Fraction(1), RELAXED), (Fraction(1, 100), Fraction(1), RELAXED)]
 
 
 def _unit_scales(pred: Node, ref: Node, ctx: Context) -> tuple[Fraction, Fraction, str] | Outcome:

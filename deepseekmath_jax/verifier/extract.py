@@ -3,22 +3,32 @@
 Order (DESIGN.md "Verifier semantics"; paper_spec.md §5.5 for the official order it refines):
 1. the last `\\boxed{...}` / `\\fbox{...}` / `\\boxed 5` (braces matched by depth, so nested
    `\\frac{}{}` inside the box are kept). Boxes that end the response together (`\\boxed{2}` and
-   `\\boxed{3}`) are one multi-part answer. An empty, unclosed or truncated last box is no answer.
+   `\\boxed{3}`, `y_1 = \\boxed{2}` and `y_2 = \\boxed{3}`) are one multi-part answer. An empty,
+   unclosed or truncated last box is no answer. A final-answer statement after the last box
+   ("Final Answer: ...", "The final answer is $X$") that states a value overrides it;
 2. the GSM8K `#### X` line;
 3. the Minerva sentence "Final Answer: The final answer is X. I hope it is correct.";
-4. "The answer is X" (the last occurrence, up to the end of its line or sentence);
-5. a bare answer (a short response that is only math, `$...$`, or a word): taken whole;
-6. only when asked for (`last_number_fallback=True`, never in strict mode): the last number in
+4. the later of an answer line ("Answer: ...", "**Final Answer:** ...", `Answer \\[ 9 \\]`) and
+   "The answer is X" (the last occurrence, up to the end of its line or sentence);
+5. a concluding last sentence ("Therefore, ... is $(7, 6)$.", "$x \\ge 5$ is the solution.");
+6. a bare answer (a short response that is only math, `$...$`, or a word): taken whole;
+7. a last sentence that presents one math object after "is" or a colon ("The sum is $A+B$");
+8. only when asked for (`last_number_fallback=True`, never in strict mode): the last number in
    the text. By default a response that commits to no answer has none (`no_answer`), in relaxed
    mode too: a number that merely ends the reasoning is not an answer.
+Rules 4, 5 and 7 are in `sentences.py`. Every answer found is repaired for escaping artifacts
+(`repair_escapes`).
 
-Scanning is linear (`str.rfind` and a brace counter): a 100 000-deep nest of braces or a long
-response costs one pass. Regexes are anchored or applied to short slices only.
+Scanning is linear (`str.rfind`, a brace counter, one pass over math delimiters): a 100 000-deep
+nest of braces or a long response costs one pass. Regexes are anchored or applied to short
+slices only.
 """
 
 from __future__ import annotations
 
 import re
+
+from deepseekmath_jax.verifier import sentences
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _LAST_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
@@ -26,10 +36,78 @@ _LAST_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 # delimiters (`\\)` and `\\(`), commas and the words "and"/"or", bare or in `\\text{ and }`.
 _BETWEEN_BOXES_RE = re.compile(
     r"^(?:[\s$,;.~]|\\[()]|\\q?quad(?![a-zA-Z])|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}"
-    r"|(?<![a-zA-Z\\])(?:and|or)(?![a-zA-Z]))*(?:[a-zA-Z]\s*=)?[\s$]*$")
+    r"|(?<![a-zA-Z\\])(?:and|or)(?![a-zA-Z]))*(?:[a-zA-Z]\s*=)?$")
+# Any other short separator joins boxes too (`\\text{ for part (a) and }`, " papers and ",
+# `\\) and \\( y_2 = `), unless it ends a sentence, says the boxes differ or derive one from the
+# other (a relation, an arrow, a binary operation, "then", "so", "not", "is", ...).
+MAX_BOX_SEPARATOR_CHARS = 60
+_LABEL_BEFORE_BOX_RE = re.compile(
+    r"(?:\\?[A-Za-z]{1,12}(?:_\{?[\w+-]{1,8}\}?)?(?:\([A-Za-z0-9]{1,3}\))?|\([A-Za-z0-9]{1,3}\))"
+    r"[ \t]*[=:][ \t]*(?:\$|\\[(\[])?[ \t]*$")
+_SEPARATOR_STOP_RE = re.compile(
+    r"[.!?](?:\s|$)|\n\s*\n|[=<>^*/]|\\(?:Rightarrow|Longrightarrow|implies|to|rightarrow|iff|ne"
+    r"|neq|approx|le|ge|leq|geq|lt|gt|times|cdot|div)(?![a-zA-Z])|(?<![+])\+(?![+])"
+    r"|(?<![-])-(?![-])"
+    r"|(?<![A-Za-z])(?:then|so|thus|hence|therefore|wait|actually|but|no|not|instead|rather|gives?"
+    r"|becomes?|equals?|means|implies|which|is|are|was|were|correct|incorrect|wrong|check|verify"
+    r"|yields?|simplifies|reduces|i\.?e)(?![A-Za-z])", re.IGNORECASE)
 _BARE_WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
 _ANSWER_IS_RE = re.compile(r"answer\s+is\s*:?", re.IGNORECASE)
+_ANSWER_IS_FILLER_RE = re.compile(r"^\s*(?:(?:then|thus|therefore|simply|just|indeed)\b,?\s*)+",
+                                  re.IGNORECASE)
+_VERDICT_WORD_RE = re.compile(r"(?:indeed |also |not |in)?(?:correct|right|wrong|valid|"
+                              r"reasonable|confirmed|consistent|as follows|below|above)",
+                              re.IGNORECASE)
+_FINAL_ANSWER_IS_RE = re.compile(r"final\s+answer\s+is\s*:?", re.IGNORECASE)
+# A value in a statement: a digit, a LaTeX command, a sign of an expression, or one letter.
+_STATES_VALUE_RE = re.compile(r"[\d\\^_=+*/()\[\]{}<>]|^\s*\$?[A-Za-z]\$?\s*$")
 MAX_BARE_CHARS = 100
+# Command names that a doubled backslash (`\\frac`, left by escaping a string twice) stands
+# for. A doubled backslash before anything else is a LaTeX row break (`1 & 2 \\ 3 & 4`).
+_ESCAPED_COMMANDS = (
+    "frac", "dfrac", "tfrac", "left", "right", "boxed", "sqrt", "le", "ge", "leq", "geq", "lt",
+    "gt", "ne", "neq", "pi", "text", "mathrm", "mathbf", "textbf", "cdot", "times", "div", "pm",
+    "mp", "infty", "cup", "cap", "in", "circ", "approx", "overline", "angle", "binom", "dbinom",
+    "log", "ln", "sin", "cos", "tan", "sec", "csc", "cot", "exp", "alpha", "beta", "gamma",
+    "delta", "theta", "lambda", "mu", "sigma", "omega", "phi", "emptyset", "varnothing",
+    "mathbb", "operatorname", "dots", "ldots", "cdots", "quad", "qquad", "sum", "prod", "lfloor",
+    "rfloor", "lceil", "rceil", "degree", "setminus", "mid", "cdotp", "sim", "equiv")
+_ESCAPED_COMMAND_RE = re.compile(r"(?<!\\)\\\\(?=(?:" + "|".join(_ESCAPED_COMMANDS) +
+                                 r")(?![a-zA-Z]))")
+_TWICE_ESCAPED_RE = re.compile(r"(?<!\\)\\\\(?=(?:begin|end|" + "|".join(_ESCAPED_COMMANDS) +
+                               r")(?![a-zA-Z]))")
+_ENVIRONMENT_RE = re.compile(r"\\(begin|end)\{[a-zA-Z*]{1,20}\}")
+_GLUED_SPACING_RE = re.compile(r"(\\q?quad)(?=[a-zA-Z])")
+
+
+def repair_escapes(answer: str) -> str:
+  """Undoes escaping artifacts: a text escaped twice (`\\\\left(\\\\frac{1}{5}...`: every run of
+  backslashes even, at least one doubled before a command name) is halved whole; otherwise a
+  doubled backslash before a known command name is read as one, outside matrix and array
+  environments (where `\\\\` is a row break). A spacing command glued to letters (`\\quadx_2`)
+  gets its space back."""
+  if "\\" not in answer:
+    return answer
+  runs = re.findall(r"\\+", answer)
+  if all(len(run) % 2 == 0 for run in runs) and _TWICE_ESCAPED_RE.search(answer):
+    answer = answer.replace("\\\\", "\\")
+  elif "\\\\" in answer:
+    pieces, position, depth = [], 0, 0
+    for match in _ENVIRONMENT_RE.finditer(answer):
+      if match.group(1) == "begin":
+        if depth == 0:
+          pieces.append(_ESCAPED_COMMAND_RE.sub(r"\\", answer[position:match.start()]))
+          position = match.start()
+        depth += 1
+      elif depth > 0:
+        depth -= 1
+        if depth == 0:
+          pieces.append(answer[position:match.end()])
+          position = match.end()
+    rest = answer[position:]
+    pieces.append(rest if depth > 0 else _ESCAPED_COMMAND_RE.sub(r"\\", rest))
+    answer = "".join(pieces)
+  return _GLUED_SPACING_RE.sub(r"\1 ", answer)
 
 
 def _box_content(text: str, start: int) -> tuple[str | None, int]:
@@ -57,6 +135,21 @@ def _box_content(text: str, start: int) -> tuple[str | None, int]:
   return None, len(text)  # Unclosed: a truncated response.
 
 
+def _boxes_join(between: str, alternatives: bool) -> bool:
+  """Whether two boxes with `between` between them end the text together (one answer)."""
+  if not alternatives and re.search(r"\bor\b", between):
+    return False
+  # Trailing spacing is cut first so that the pattern never backtracks over a long gap.
+  if _BETWEEN_BOXES_RE.match(between.rstrip(" \t\n\r\f\v$")):
+    return True
+  if len(between) > MAX_BOX_SEPARATOR_CHARS:
+    return False
+  label = _LABEL_BEFORE_BOX_RE.search(between)
+  if label is not None:
+    between = between[:label.start()]
+  return _SEPARATOR_STOP_RE.search(between) is None
+
+
 def last_boxed(text: str, *, group: bool = True) -> tuple[bool, str | None]:
   """Returns (found_a_box, content). content is None for an empty/unclosed last box.
 
@@ -74,13 +167,19 @@ def final_boxes(text: str, *, group: bool = True,
   Without `alternatives`, boxes joined by "or" are one answer in two forms (a reference's
   `\\boxed{15\\frac{39}{40}}, or \\boxed{\\frac{639}{40}}`): the last one is kept.
   """
+  found, parts, _ = _final_boxes(text, group, alternatives)
+  return found, parts
+
+
+def _final_boxes(text: str, group: bool, alternatives: bool) -> tuple[bool, list[str], int]:
+  """`final_boxes` and the end index of the last box (-1 when there is none)."""
   starts = [match for match in _BOX_RE.finditer(text)]
   if not starts:
-    return False, []
+    return False, [], -1
   last = starts[-1]
   content, end = _box_content(text, last.end())
   if content is None or not content.strip():
-    return True, []
+    return True, [], end
   contents = [content]
   if group:
     next_start = last.start()
@@ -89,20 +188,21 @@ def final_boxes(text: str, *, group: bool = True,
       if previous is None or not previous.strip():
         break
       between = text[previous_end:next_start]
-      if previous_end > next_start or not _BETWEEN_BOXES_RE.match(between):
-        break
-      if not alternatives and re.search(r"\bor\b", between):
+      if previous_end > next_start or not _boxes_join(between, alternatives):
         break
       contents.insert(0, previous)
       next_start = match.start()
     if len(contents) > 1 and len(set(c.strip() for c in contents)) == 1:
       contents = contents[-1:]  # The same answer boxed twice.
-  return True, [c.strip() for c in contents]
+  return True, [c.strip() for c in contents], end
 
 
 def _tidy(answer: str) -> str:
   answer = answer.strip()
   answer = answer.lstrip(":").strip()
+  quoted = re.fullmatch(r'(\\?"|“)(.+)(\\?"|”)', answer)
+  if quoted is not None:  # "Final answer is \"$12$\"": quotes (or escaped ones) around it.
+    answer = quoted.group(2).strip()
   if answer.endswith(".") and not re.search(r"\d\.$", answer[:-1] + "x"):
     answer = answer[:-1]
   return answer.strip()
@@ -128,21 +228,52 @@ def _minerva(text: str) -> str | None:
   return _tidy(answer) or None
 
 
-def _answer_is(text: str) -> str | None:
-  matches = list(_ANSWER_IS_RE.finditer(text[-4000:]))
+def _answer_is(text: str, pattern: re.Pattern = _ANSWER_IS_RE) -> tuple[int, str] | None:
+  """The last "answer is X" of the tail: (position in the tail, X up to its sentence's end)."""
+  tail = text[-sentences.TAIL_CHARS:]
+  matches = list(pattern.finditer(tail))
   if not matches:
     return None
-  tail = text[-4000:][matches[-1].end():]
-  line = tail.split("\n", 1)[0].strip()
+  line = tail[matches[-1].end():].split("\n", 1)[0].strip()
   # End of sentence: ". " or a final "." (not a decimal point).
   sentence = re.split(r"(?<!\d)\.(?:\s|$)|\.\s", line, maxsplit=1)[0]
-  return _tidy(sentence) or None
+  answer = _tidy(_ANSWER_IS_FILLER_RE.sub("", sentence))
+  if not answer or _VERDICT_WORD_RE.fullmatch(answer):
+    return None  # "This shows that our answer is correct." states no value.
+  return matches[-1].start(), answer
+
+
+def _stated_answer(text: str) -> str | None:
+  """The later of the last answer line and the last "answer is" (rule 4)."""
+  line = sentences.answer_line(text)
+  answer_is = _answer_is(text)
+  if line is None or answer_is is None:
+    found = line or answer_is
+    return found[1] if found else None
+  return line[1] if line[0] >= answer_is[0] else answer_is[1]
+
+
+def _final_statement_after(text: str, end: int) -> str | None:
+  """A final-answer statement after the last box that states a value (it overrides the box)."""
+  after = text[end:]
+  if not re.search(r"answer", after[-sentences.TAIL_CHARS:], re.IGNORECASE):
+    return None
+  stated = _minerva(after) or sentences.answer_line(after)
+  if isinstance(stated, tuple):
+    stated = stated[1]
+  if stated is None:
+    found = _answer_is(after, _FINAL_ANSWER_IS_RE)
+    stated = found[1] if found else None
+  if stated is None or not _STATES_VALUE_RE.search(stated):
+    return None
+  return stated
 
 
 def _bare(text: str) -> str | None:
   """A short response that is only an answer ("$\\frac12$", "x = 5", "Monday")."""
   stripped = text.strip()
-  if not stripped or "\n" in stripped or len(stripped) > MAX_BARE_CHARS:
+  if (not stripped or "\n" in stripped or len(stripped) > MAX_BARE_CHARS
+      or stripped.endswith("?")):  # A question is not an answer.
     return None
   if re.fullmatch(r"\$[^$]+\$\.?|\\\(.+\\\)\.?|\\\[.+\\\]\.?", stripped):
     return _tidy(stripped)
@@ -175,10 +306,16 @@ def extract_answers(text: str, *, strict: bool = False,
                     last_number_fallback: bool = False) -> list[str]:
   """The final answer as a list of parts: one per final box (`\\boxed{4}, \\boxed{9}`), else one
   item (or none). See `extract_answer`."""
-  found_box, boxes = final_boxes(text)
+  return [repair_escapes(part) for part in _extract_parts(text, strict, last_number_fallback)]
+
+
+def _extract_parts(text: str, strict: bool, last_number_fallback: bool) -> list[str]:
+  found_box, boxes, end = _final_boxes(text, True, True)
   if found_box:
-    return boxes
-  for finder in (_gsm8k_line, _minerva, _answer_is, _bare):
+    later = _final_statement_after(text, end)
+    return [later] if later else boxes
+  for finder in (_gsm8k_line, _minerva, _stated_answer, sentences.concluding_answer, _bare,
+                 sentences.final_object):
     answer = finder(text)
     if answer:
       return [answer]
@@ -192,13 +329,16 @@ def extract_reference(reference: str) -> str:
   """The final answer of a reference: a GSM8K answer (`#### n`), a MATH solution or a bare answer.
 
   MATH references are the last box (the rule that gives MATH500's `answer` field for all 500
-  rows); boxes that end the reference together (`\\boxed{4}, \\boxed{9}`) are one list.
-  Returns "" when nothing can be found.
+  rows); boxes that end the reference together (`\\boxed{4}, \\boxed{9}`) are one list. A
+  reference without a box that states its answer ("Final Answer: The final answer is $28\\%$.
+  I hope it is correct.", "Answer: 12", "The answer is 12") is read like a response's answer;
+  any other is a bare answer, taken whole. Returns "" when nothing can be found.
   """
   gsm8k = _gsm8k_line(reference)
   if gsm8k is not None:
-    return gsm8k.replace(",", "")
+    return repair_escapes(gsm8k.replace(",", ""))
   found_box, boxes = final_boxes(reference, alternatives=False)
   if found_box:
-    return ", ".join(boxes)
-  return reference.strip()
+    return repair_escapes(", ".join(boxes))
+  stated = _minerva(reference) or _stated_answer(reference)
+  return repair_escapes(stated or reference.strip())

@@ -71,3 +71,28 @@ def in_question_order(parts: tuple[Node, ...], question_segments: tuple[str, ...
     return None
   ordered = sorted(zip(names, parts), key=lambda pair: positions[pair[0]])
   return [part.items[1] for _, part in ordered]
+
+
+def grouped_values(parts: tuple[Node, ...],
+                   tuple_names: tuple[str, ...] = ()) -> tuple[tuple[Node, ...], ...] | None:
+  """`p=5, q=2; p=7, q=2` (also joined by "or"/"and"): the values of each group of labelled parts,
+  as tuples in the order of the names (the question's `(p, q)` when it names them all, otherwise
+  the first group's order). None unless every part is `name = value` and the same 2+ names repeat
+  group after group, each once per group, in 2+ groups."""
+  if len(parts) < 4 or not all(
+      part.kind == "eq" and len(part.items) == 2 and normalize.is_label(part.items[0])
+      for part in parts):
+    return None
+  names = [label_key(part.items[0]) for part in parts]
+  distinct = list(dict.fromkeys(names))
+  size = len(distinct)
+  if size < 2 or len(names) % size or len(names) == size:
+    return None
+  order = list(tuple_names) if sorted(tuple_names) == sorted(distinct) else distinct
+  groups = []
+  for start in range(0, len(parts), size):
+    group = dict(zip(names[start:start + size], parts[start:start + size]))
+    if len(group) != size:
+      return None
+    groups.append(tuple(group[name].items[1] for name in order))
+  return tuple(groups)

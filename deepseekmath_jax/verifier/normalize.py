@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from fractions import Fraction
 
 from deepseekmath_jax.verifier import units as units_lib
 
@@ -40,7 +41,9 @@ _UNICODE = {
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 # Spacing: `\ ` and `\,` may touch a letter (`-5,\ p`); named commands end at a non-letter.
-_SPACING_RE = re.compile(r"(?<!\\)\\(?:[,:;!> ]|(?:quad|qquad|displaystyle|textstyle|limits|"
+# `\quad` glued to the next name (`\quadx_{2}`, from text that lost its spaces) is a space too:
+# no command begins with "quad".
+_SPACING_RE = re.compile(r"(?<!\\)\\(?:[,:;!> ]|q?quad|(?:displaystyle|textstyle|limits|"
                          r"nolimits)(?![a-zA-Z]))|~")
 _SIZING_RE = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?:[lr])?(?![a-zA-Z])\.?")
 _FRAC_RE = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
@@ -62,7 +65,9 @@ _TEXT_CMD_RE = re.compile(r"\\(?:text|textrm|mbox|textnormal|hbox)\s*\{")
 _CONNECTIVE_RE = re.compile(
     r"\\text\{\s*(?:and|or|,)\s*\}|(?<![a-zA-Z\\])(?:and|or)(?![a-zA-Z])|;|\\(?:wedge|vee|land|lor)(?![a-zA-Z])")
 _CHOICE_RE = re.compile(r"^\(?([A-Z])\)?$")
-_VAR_PREFIX_RE = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\s*\\in\s*")
+# `x \in S` / `x \notin S` (also `\not\in`): a membership, parsed as the set with its variable.
+_MEMBERSHIP_RE = re.compile(
+    r"^([a-zA-Z](?:_\{?\w+\}?)?)\s*\\(in|notin|not\s*\\in)(?![a-zA-Z])\s*(?=\S)")
 _INEQ_RE = re.compile(r"\\leq?(?![a-zA-Z])|\\geq?(?![a-zA-Z])|\\neq(?![a-zA-Z])|<=|>=|<|>")
 _BASE_RE = re.compile(r"^([0-9A-Za-z]+)_\{?(\d+)\}?$")
 _PERCENT_WORD_RE = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\s+percent)\s*$")
@@ -78,12 +83,17 @@ class Node:
     | 'ratio' | 'time' | 'diff' (a set difference `A \\setminus B`).
   text: canonical LaTeX for scalars, lowercased words for text, the letter for choices, "H:MM"
     for times; for matrices the form it was written in ("" for an environment, "ijk" for
-    `a\\mathbf{i} + b\\mathbf{j}`, "scaled" for a factor written outside).
+    `a\\mathbf{i} + b\\mathbf{j}`, "scaled" for a factor written outside, "computed" for a sum,
+    difference or product of two written matrices).
   items: children (sequence/set/list/union elements, equation sides, matrix rows as 'seq' nodes).
   brackets: 2-char bracket pair for 'seq' ("()", "[)", "<>", ...); ineq operators for 'ineq'
     ("<", "<=", ">", ">=", "!="); for times "am", "pm", "" (12-hour, unmarked) or "24".
   unit: canonical unit name, or "" when none. percent: the scalar carried a % sign.
+    A scalar `(b)` (a lowercase letter a-e in parentheses) has brackets "()": an option letter
+    when the question lists options.
   base: the subscript base of a numeral like 52_8 ("" when none).
+  variable: for a membership `x \\in S` (parsed as the set S) the variable x; `x \\notin S` is
+    parsed as the difference R minus S with the variable x.
   """
   kind: str
   text: str = ""
@@ -92,6 +102,7 @@ class Node:
   unit: str = ""
   percent: bool = False
   base: str = ""
+  variable: str = ""
 
 
 class ParseError(ValueError):
@@ -166,15 +177,45 @@ def clean(text: str) -> str:
   text = re.sub(r"\\lt(?![a-zA-Z])", "<", text)
   text = re.sub(r"\\gt(?![a-zA-Z])", ">", text)
   text = re.sub(r"\\(?:varnothing|O)(?![a-zA-Z])|\\\{\s*\\\}", r"\\emptyset", text)
+  text = _drop_approximation(text)
   # `y \approx 14` is the relation `y = 14`; a leading `\approx` (or `=`) is dropped.
   text = re.sub(r"^\s*(?:\\approx|\\sim|=)(?![a-zA-Z])\s*", "", text)
   text = re.sub(r"\\approx(?![a-zA-Z])", "=", text)
   text = re.sub(r"\\(?:dots|ldots|cdots)(?![a-zA-Z])", r"\\dots", text)
   text = re.sub(r"\\infinity|(?<![a-zA-Z\\])infinity", r"\\infty", text)
   text = re.sub(r"\s+", " ", text).strip()
+  text = re.sub(r"\s*\\+$", "", text)  # A dangling `\` (line break, lost quote) ends nothing.
   # A trailing period or comma ends the sentence, it is not part of the answer.
   text = re.sub(r"[\s.,]+$", "", text) if not re.search(r"\d\.$", text) else text[:-1]
   return text.strip()
+
+
+# A number, a word, a number: what a compound quantity (`1 hour 30 minutes`) starts with.
+_NUMBER_WORD_NUMBER_RE = re.compile(
+    r"\d\s*(?:\\text\s*\{\s*)?[A-Za-z]{1,12}\.?\s*\}?\s*(?:,|and)?\s*(?:\\text\s*\{\s*)?\d")
+_APPROX_RE = re.compile(r"\\approx(?![a-zA-Z])")
+_RELATION_SIGN_RE = re.compile(r"[<>]|\\(?:leq?|geq?|neq|in|notin)(?![a-zA-Z])")
+
+
+def _drop_approximation(text: str) -> str:
+  """`x = \\frac13 \\approx 0.33`, `\\sqrt2 \\approx 1.41`: the exact value is the last member
+  before the first `\\approx`, and what follows it is a rounding that is not the answer. When
+  that member is only a name (`y \\approx 14`) the approximation is the answer and is kept."""
+  match = _APPROX_RE.search(text)
+  if match is None:
+    return text
+  head = text[:match.start()].strip()
+  if not head or _RELATION_SIGN_RE.search(head) or _CONNECTIVE_RE.search(head):
+    return text
+  try:
+    if len(split_top(head)) > 1:  # `a = 3, b \approx 2.1`: one part of a list.
+      return text
+    last = split_top(head, "=")[-1]
+  except ParseError:
+    return text
+  if not last or is_label(Node("scalar", text=canonical(last))):
+    return text
+  return head
 
 
 def _strip_outer_boxed(text: str) -> str:
@@ -311,10 +352,17 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
     unescaped = text.replace("\\{", "").replace("\\}", "")
     if unescaped.count("{") != unescaped.count("}"):
       raise ParseError("unbalanced braces")
-    text = _VAR_PREFIX_RE.sub("", text)
+    membership = _MEMBERSHIP_RE.match(text)
+    if membership:
+      return _parse_membership(membership, text[membership.end():])
   time = _parse_time(text) if re.search(r"[:mM]|noon|clock", text) else None
   if time is not None:
     return time
+  if _NUMBER_WORD_NUMBER_RE.search(text):
+    compound = units_lib.compound_quantity(_TEXT_GROUP_RE.sub(r" \1 ", text))
+    if compound is not None:  # `1 hour 30 minutes`: 90 minutes.
+      value, unit = compound
+      return Node("scalar", text=_fraction_text(value), unit=unit)
   whole_text = re.fullmatch(r"\\(?:text|textrm|mbox|textnormal)\s*\{(.*)\}", text)
   if whole_text and "}" not in whole_text.group(1).replace("\\}", ""):
     inner = whole_text.group(1).strip()
@@ -334,6 +382,10 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
                              flags=re.S)
   if in_brackets:
     return parse_answer(in_brackets.group(1), depth=depth + 1)
+  if text.count("\\begin{") == 2:
+    computed = _matrix_arithmetic(text, depth)
+    if computed is not None:
+      return computed
   scaled = re.fullmatch(r"([^=&]+?)\s*(\\begin\{([pbvBV]?matrix|array)\}.*\\end\{\3\})", text, flags=re.S)
   if scaled and not re.search(r"\\end\{", scaled.group(1)):
     return _scaled_matrix(scaled.group(1), parse_answer(scaled.group(2), depth=depth + 1), depth)
@@ -389,6 +441,9 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
     open_, inner, close = outer
     if open_ == "(" and close == ")" and _CHOICE_RE.match(text):
       return Node("choice", text=text[1])
+    if open_ == "(" and close == ")" and re.fullmatch(r"[a-e]", inner):
+      # `(b)`: an option letter when the question lists options, otherwise the variable b.
+      return Node("scalar", text=inner, brackets="()")
     items = split_top(inner)
     if open_ == "\\{":
       if not inner:
@@ -444,6 +499,22 @@ _LABELLED_CHOICE_RE = re.compile(
     r"^\s*(?i:option|choice|answer)\s*:?\s*([A-E])\)?\s*$|^\s*([A-E])\)\s*$")
 
 
+def _fraction_text(value: Fraction) -> str:
+  if value.denominator == 1:
+    return str(value.numerator)
+  return f"\\frac{{{value.numerator}}}{{{value.denominator}}}"
+
+
+def _parse_membership(membership: re.Match, rest: str) -> Node:
+  """`x \\in [-2, 7]`: the set with its variable (so `-2 \\le y \\le 7` is another variable);
+  `x \\notin S`: the reals without S."""
+  variable = membership.group(1).replace("{", "").replace("}", "")
+  node = parse_answer(rest, depth=1)
+  if membership.group(2) == "in":
+    return dataclasses.replace(node, variable=variable)
+  return Node("diff", items=(Node("scalar", text="\\mathbb{R}"), node), variable=variable)
+
+
 def _parse_time(text: str) -> Node | None:
   """`7:45`, `7:45 p.m.`, `\\text{7:45 PM}`, `19:45`, `6 a.m.`, `6 o'clock` -> Node('time')."""
   plain = re.sub(r"\s+", " ", _TEXT_GROUP_RE.sub(r" \1 ", text)).strip()
@@ -487,6 +558,46 @@ def _unit_vector(text: str, depth: int) -> Node | None:
   rows = tuple(Node("seq", items=(parse_answer(coefficients.get(axis, "0"), depth=depth + 1),),
                     brackets="[]") for axis in axes)
   return Node("matrix", text="ijk", items=rows)
+
+
+_MATRIX_PAIR_RE = re.compile(
+    r"(\\begin\{([pbvBV]?matrix)\}.*?\\end\{\2\})\s*([-+]|\\cdot|\\times)?\s*"
+    r"(\\begin\{([pbvBV]?matrix)\}.*?\\end\{\5\})", re.S)
+_MAX_MATRIX_SIDE = 8
+
+
+def _matrix_arithmetic(text: str, depth: int) -> Node | None:
+  """`A + B`, `A - B` or the product `A B` of two written matrices: the matrix of unevaluated
+  entries (`(1)+(5)`, `(1)\\cdot(5)+(2)\\cdot(7)`), so that unwritten arithmetic is judged
+  like `2 + 3` against 5. None when the shapes do not fit or an entry is not a plain value."""
+  match = _MATRIX_PAIR_RE.fullmatch(text)
+  if match is None:
+    return None
+  left = parse_answer(match.group(1), depth=depth + 1)
+  right = parse_answer(match.group(4), depth=depth + 1)
+  if left.kind != "matrix" or right.kind != "matrix":
+    return None
+  rows_a = [[cell.text for cell in row.items] for row in left.items]
+  rows_b = [[cell.text for cell in row.items] for row in right.items]
+  cells = [cell for row in left.items + right.items for cell in row.items]
+  if any(cell.kind != "scalar" or cell.unit or cell.percent for cell in cells) or any(
+      len(rows) > _MAX_MATRIX_SIDE or len({len(row) for row in rows}) != 1
+      or len(rows[0]) > _MAX_MATRIX_SIDE for rows in (rows_a, rows_b)):
+    return None
+  op = match.group(3) or ""
+  if op in ("+", "-"):
+    if len(rows_a) != len(rows_b) or len(rows_a[0]) != len(rows_b[0]):
+      return None
+    entries = [[f"({a}){op}({b})" for a, b in zip(row_a, row_b)]
+               for row_a, row_b in zip(rows_a, rows_b)]
+  else:
+    if len(rows_a[0]) != len(rows_b):
+      return None
+    entries = [["+".join(f"({row_a[k]})\\cdot({rows_b[k][j]})" for k in range(len(rows_b)))
+                for j in range(len(rows_b[0]))] for row_a in rows_a]
+  return Node("matrix", text="computed", items=tuple(
+      Node("seq", items=tuple(parse_answer(entry, depth=depth + 1) for entry in row),
+           brackets="[]") for row in entries))
 
 
 def _scaled_matrix(factor: str, matrix: Node, depth: int) -> Node:
@@ -569,7 +680,8 @@ _FUNCTION_CALL_RE = re.compile(
 
 def is_label(node: Node) -> bool:
   """True for the name part of a labelled answer: `x`, `PQ`, `|PQ|`, `V_1`, `\\angle ABC`, `f(x)`,
-  `\\mathbf{A}\\mathbf{x}`, a tuple of names `(a, b)` or a ratio of names `V_1:V_2`."""
+  `\\mathbf{A}\\mathbf{x}`, a tuple of names `(a, b)`, a ratio of names `V_1:V_2`, or arithmetic
+  on names of geometric quantities (`\\frac{NO}{BO}`, `[ABC]`, `m\\angle A`)."""
   if node.kind in ("seq", "ratio"):
     return bool(node.items) and all(is_label(item) for item in node.items)
   if node.kind == "text":  # \text{Area} = 12
@@ -581,7 +693,24 @@ def is_label(node: Node) -> bool:
   if _FUNCTION_CALL_RE.match(node.text):
     return True
   stripped = _GREEK_RE.sub("a", _LABEL_DECORATION_RE.sub("", node.text))
-  return bool(re.fullmatch(r"[A-Za-z]{1,6}", stripped))
+  return bool(re.fullmatch(r"[A-Za-z]{1,6}", stripped)) or _is_segment_expression(node.text)
+
+
+# Names of geometric quantities: a segment `AB` (2+ capitals), `\overline{AB}`, an area `[ABC]`,
+# an angle `\angle ABC` or `m\angle A`.
+_SEGMENT_NAME_RE = re.compile(
+    r"(?:m\s*)?\\(?:angle|measuredangle)\s*\{?[A-Z]{1,3}\}?|\\overline\{[A-Z]{2,}\}|\[[A-Z]{3,}\]|"
+    r"(?<![A-Za-z\\])[A-Z]{2,}(?![A-Za-z])")
+_ARITHMETIC_ONLY_RE = re.compile(
+    r"(?:[\d\s+\-*/^(){}.]|\\(?:frac|cdot|times|sqrt|div)(?![a-zA-Z]))*")
+
+
+def _is_segment_expression(text: str) -> bool:
+  """`\\frac{NO}{BO}`, `AB + BC`, `[ABC]`, `m\\angle A`: a side built only from names of geometric
+  quantities and arithmetic names what the answer measures (it is a label)."""
+  if len(text) > 80 or not _SEGMENT_NAME_RE.search(text):
+    return False
+  return bool(_ARITHMETIC_ONLY_RE.fullmatch(_SEGMENT_NAME_RE.sub(" ", text)))
 
 
 def function_call(node: Node) -> tuple[str, str] | None:

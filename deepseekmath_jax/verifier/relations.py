@@ -2,7 +2,8 @@ r"""Sets of real numbers in any notation, reduced to one canonical form: a sorte
 
 An answer that describes a set of reals can be written as a relation (`t \geq 7`, `-t > -4`,
 `|t| > 2`, `2 \le |w| \le 5`, `x \neq 3`, `t < -2 \text{ or } t > 2`), in interval notation
-(`[7, \infty)`, `(-\infty,-2)\cup(2,\infty)`, `\mathbb{R}\setminus\{3\}`), or in words ("no
+(`[7, \infty)`, `(-\infty,-2)\cup(2,\infty)`, `\mathbb{R}\setminus\{3\}`), as a membership
+(`x \in [-2, 7]`, `x \notin \{1, 2\}`: set notation with a variable), or in words ("no
 solution", "all real numbers"). `region_of` turns each into a `Region`: disjoint, sorted pieces
 with their endpoints as answer nodes, so that two descriptions of one set compare equal whatever
 the notation, and `compare_regions` decides:
@@ -286,9 +287,12 @@ def is_set_like(node: Node) -> bool:
 def region_of(node: Node, depth: int = 0) -> Region | None:
   """The set of reals a node describes, or None when it describes none (or not readably)."""
   try:
-    return _region(node, depth)
+    region = _region(node, depth)
   except (_NotRegion, arith.TooLarge, ZeroDivisionError, RecursionError):
     return None
+  if node.variable:  # `x \in [-2, 7]`: set notation, about the variable x.
+    return dataclasses.replace(region, variable=node.variable)
+  return region
 
 
 def _region(node: Node, depth: int) -> Region:

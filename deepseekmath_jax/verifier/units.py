@@ -123,6 +123,35 @@ def split_trailing_unit(text: str) -> tuple[str, str]:
   return text, unit
 
 
+_QUANTITY_PART_RE = re.compile(r"\s*(?:,|\band\b)?\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\.?\s*")
+_COMPOUND_RE = re.compile(r"(?:\s*(?:,|\band\b)?\s*\d+(?:\.\d+)?\s*[A-Za-z]+\.?\s*){2,4}")
+
+
+def compound_quantity(text: str) -> tuple[Fraction, str] | None:
+  """`1 hour 30 minutes`, `2 ft 6 in`, `3 m and 20 cm`: one quantity written in several units of
+  one dimension, largest first; returns (exact value, unit) in the last (smallest) unit, or None.
+  """
+  if len(text) > 120 or not _COMPOUND_RE.fullmatch(text):
+    return None
+  parts = []
+  for number, word in _QUANTITY_PART_RE.findall(text):
+    unit = _canonical(word, 1)
+    if unit is None or (len(word) < 2 and word.lower() not in _SINGLE_LETTER):
+      return None
+    parts.append((Fraction(number), unit))
+  try:
+    dimensions = {dimension(unit) for _, unit in parts}
+  except KeyError:
+    return None
+  factors = [to_base(Fraction(1), unit) for _, unit in parts]
+  if len(dimensions) != 1 or any(a <= b for a, b in zip(factors, factors[1:])):
+    return None
+  last_factor = factors[-1]
+  total = sum((value * factor / last_factor for (value, _), factor in zip(parts, factors)),
+              Fraction(0))
+  return total, parts[-1][1]
+
+
 def dimension(unit: str) -> str:
   """The dimension of a canonical unit: 'length', 'length^2', 'money', ..."""
   name, _, power = unit.partition("^")
