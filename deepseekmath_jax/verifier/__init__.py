@@ -10,12 +10,18 @@ last_number_fallback=False) -> Grade` with
 `extract_answer(text)` and `extract_reference(reference)` expose the extraction step and
 `answer_key(answer, question=None)` a canonical key for majority voting.
 
-Extraction: the last `\\boxed{}` (`\\fbox`, `\\boxed 5`), else the GSM8K `####` line, the Minerva
-"The final answer is X. I hope it is correct.", "The answer is X", a bare answer, and only with
-`last_number_fallback=True` (never in strict mode) the last number. A response that commits to no
+Extraction, first match (details in extract.py and sentences.py): the last `\\boxed{}` (`\\fbox`,
+`\\boxed 5`), unless a later "Final Answer: ..." or "the final answer is ..." states a value; else
+the GSM8K `####` line, the Minerva "The final answer is X. I hope it is correct.", an answer line
+("Answer: ...", "Final Answer: The largest $n$ is 34."), "The answer is X", a concluding last
+sentence ("Therefore $x \\geq 5$ is the solution.", "So the pair is $(7, 6)$."), a bare answer, a
+last sentence that ends by stating one math object ("The identity matrix is $...$."); and only with
+`last_number_fallback=True` (never in strict mode) the last number. Questions, hedges, negations,
+plans and setup sentences ("Let $x$ be ...") commit to nothing: a response that commits to no
 answer is `no_answer` in both modes. An empty or unclosed last box is no answer. Final boxes that
-end a response together (`\\boxed{4}, \\boxed{9}`) are one answer list when the reference is a
-list, set or tuple; otherwise relaxed grades the last box and strict the whole list.
+end a response together (`\\boxed{4}, \\boxed{9}`, or separated by a short phrase or a label
+such as `y_2 =`) are one answer list when the reference is a list, set or tuple; otherwise relaxed
+grades the last box and strict the whole list. Text escaped twice (`\\\\frac`) is read once.
 
 Semantics (DESIGN.md "Verifier semantics"):
 
