@@ -26,7 +26,9 @@ Variants:
                     §5.2.3), constant lr without warmup, 1 outer iteration (set
                     num_iterations=2 for the paper's two rounds of iterative RL, §5.2.1).
                     The paper's reward is a neural reward model; this variant uses the rule
-                    reward unless `reward.weights.outcome_rm` is set.
+                    reward unless `reward.weights.outcome_rm` is set. On v5e-256 (16 GiB a
+                    chip) add `--config.grpo.grad_accum_steps=4`: the same update, its
+                    gradient accumulated over 4 chunks of whole groups (README "Scale").
 
 Tool-integrated rollouts (the paper's "Tool" setting, §4.4): `--config.grpo.tools.enabled=true`
 runs the policy's ```python blocks in the sandbox (deepseekmath_jax/tools) and appends their
@@ -110,6 +112,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       std_ddof=1,                                     # 1 sample std (TRL/verl), 0 population
       num_updates=1,                                  # μ, passes over each batch (§4.2: 1)
       num_minibatches=1,                              # optimizer updates per pass
+      grad_accum_steps=1,                             # chunks of whole groups per update
+                                                      # (memory only; same gradient)
       supervision="outcome",                          # outcome (§4.1.2) | process (§4.1.3)
       objective="grpo",                               # grpo (Eq. 3) | rft (§5.2.1, I(o))
       dynamic_sampling=False,                         # drop all-equal-reward groups, refill

@@ -340,6 +340,8 @@ def executed_flops(config: Any, mesh: Any, repeats: dict[str, int]) -> dict[str,
       if "num_microbatches" in cfg:
         cfg.batch_size //= cfg.num_microbatches
         cfg.num_microbatches = 1
+      if "grpo" in cfg:   # K accumulation chunks execute one minibatch's FLOPs in total
+        cfg.grpo.grad_accum_steps = 1
     counts.append({name: _flops(p.lowered.compile())
                    for name, p in stage_programs(cfg, mesh).items()
                    if name != "sampler" and name in repeats})

@@ -8,6 +8,12 @@ axis), then runs μ passes over `num_minibatches` minibatches of questions (a `l
 against the stored π_θold and π_ref log-probs. Groups are never split across minibatches, so
 per-group statistics stay exact.
 
+Gradient accumulation (`grad_accum_steps` K > 1) trades time for memory without changing the
+algorithm: each minibatch's gradient is the sum over K chunks of whole groups (a `lax.scan`),
+then one optimizer update, as before. Each chunk's loss is weighted by its share of the
+minibatch's normalizer (`chunk_loss_weights`), so the summed gradient equals the one-pass
+gradient of Eq. 3 up to float summation order.
+
 Sequences: each completion is scored as [prompt left-padded to P ; completion padded to T]
 with its own positions and segment ids (0 = padding), so padding never changes a log-prob.
 The logits of completion token t come from position P - 1 + t; only those T positions go
@@ -57,6 +63,7 @@ class GRPOSettings:
   std_ddof: int = 1
   num_updates: int = 1                 # μ
   num_minibatches: int = 1
+  grad_accum_steps: int = 1            # K chunks of whole groups per optimizer update
   supervision: str = "outcome"         # outcome | process
   temperature: float = 1.0
   log_ratio_clamp: float = 20.0
@@ -172,19 +179,71 @@ def _minibatches(x: jax.Array, num: int) -> jax.Array:
   return x.reshape((num, x.shape[0] // num) + x.shape[1:])
 
 
-def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
-                schedule: optax.Schedule, settings: GRPOSettings,
-                prompt_len: int) -> Callable[..., tuple[State, dict[str, jax.Array]]]:
-  """The pure GRPO update `(state, rest, batch) -> (state, metrics)`; see module docstring.
+def chunk_loss_weights(mask_KxCxGxT: jax.Array, aggregation: str) -> jax.Array:
+  """w_k such that Σ_k w_k·L_k = L for the losses L_k of K chunks of whole groups [K].
 
-  `batch`: inputs/positions/segment_ids [B, G, P + T]; loss_mask, old_logp, ref_logp
-  [B, G, T]; group_valid [B]; rewards [B, G] (outcome) or step_rewards/step_ends/step_mask
-  [B, G, S] (process). Metrics are means over the μ·M updates, plus `loss_first` (the loss of
-  the first minibatch before any update) and `finite` (all updates finite; a non-finite one is
-  skipped, as in train_lib).
+  L_k = grpo_lib.aggregate_tokens over chunk k; L over the K chunks together. Each aggregation
+  is a sum of per-token (or per-sample) terms over one normalizer, so w_k = (chunk k's
+  normalizer) / (the whole normalizer): "paper" (Eq. 3, 1/G Σ_i 1/|o_i| Σ_t) divides by the
+  samples with at least one loss token (each sample's 1/|o_i| lies inside its chunk),
+  "token_mean" by the loss tokens, "constant" by B·G·L (so w_k = 1/K). A chunk with nothing
+  in the loss has L_k = 0 (and w_k = 0 under "paper" and "token_mean").
+  """
+  if aggregation not in grpo_lib.AGGREGATIONS:
+    raise ValueError(f"aggregation={aggregation!r} is not one of {grpo_lib.AGGREGATIONS}")
+  maskf = mask_KxCxGxT.astype(jnp.float32)
+  if aggregation == "paper":
+    counts_K = (maskf.sum(-1) > 0).astype(jnp.float32).sum((1, 2))
+  elif aggregation == "token_mean":
+    counts_K = maskf.sum((1, 2, 3))
+  else:
+    counts_K = jnp.full(mask_KxCxGxT.shape[:1], float(np.prod(mask_KxCxGxT.shape[1:3])))
+  return counts_K / jnp.maximum(counts_K.sum(), 1.0)
+
+
+# How each metric of one loss evaluation combines over chunks (the rest are token means).
+_LOSS_METRICS = ("loss", "objective", "pg_loss", "kl_loss")   # weighted like the loss
+_SUM_METRICS = ("num_tokens",)
+_MAX_METRICS = ("ratio_max", "logprob_diff_sampler_trainer_max")
+_MIN_METRICS = ("ratio_min",)
+
+
+def combine_chunk_metrics(metrics_K: dict[str, jax.Array], loss_weight_K: jax.Array,
+                          tokens_K: jax.Array) -> dict[str, jax.Array]:
+  """The metrics of the K chunks together, equal to those of one pass over the minibatch."""
+  total_tokens = tokens_K.sum()
+  token_weight_K = tokens_K / jnp.maximum(total_tokens, 1.0)
+  has_tokens_K = tokens_K > 0
+  out = {}
+  for key, value_K in metrics_K.items():
+    if key in _LOSS_METRICS:
+      out[key] = jnp.sum(loss_weight_K * value_K)
+    elif key in _SUM_METRICS:
+      out[key] = value_K.sum()
+    elif key in _MAX_METRICS + _MIN_METRICS:
+      # A chunk without loss tokens reports 1 (ratios) or 0 (diffs): not a value of any token.
+      is_max = key in _MAX_METRICS
+      extreme = jnp.where(has_tokens_K, value_K, -jnp.inf if is_max else jnp.inf)
+      extreme = extreme.max() if is_max else extreme.min()
+      out[key] = jnp.where(total_tokens > 0, extreme, value_K[0])
+    else:
+      out[key] = jnp.sum(token_weight_K * value_K)
+  return out
+
+
+def make_minibatch_grad(graphdef: nnx.GraphDef, settings: GRPOSettings,
+                        prompt_len: int) -> Callable[..., tuple[Any, dict[str, jax.Array]]]:
+  """`(params, rest, mb) -> (grads, metrics)`: ∇ of Eq. 3's loss over one minibatch.
+
+  `mb`: the batch's sequences, loss_mask, old_logp, ref_logp and `advantages` [B', G, ...] for
+  the minibatch's B' questions. With `grad_accum_steps` K > 1 the gradient is the sum over K
+  chunks of B'/K whole groups of ∇(w_k·L_k) (`chunk_loss_weights`): the same gradient and
+  metrics (`combine_chunk_metrics`), with one chunk's activations alive at a time.
   """
   s = settings
-  M = s.num_minibatches
+  K = s.grad_accum_steps
+  if K < 1:
+    raise ValueError(f"grad_accum_steps must be >= 1, got {K}")
   loss_kwargs = dict(epsilon=s.epsilon, beta=s.beta, aggregation=s.aggregation,
                      epsilon_high=s.epsilon_high, kl_estimator=s.kl_estimator,
                      log_ratio_clamp=s.log_ratio_clamp)
@@ -213,10 +272,63 @@ def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
 
   grad_fn = jax.grad(loss_fn, has_aux=True)
 
+  def weighted_loss_fn(params, rest, chunk, weight):
+    loss, metrics = loss_fn(params, rest, chunk)
+    return loss * weight, metrics
+
+  weighted_grad_fn = jax.grad(weighted_loss_fn, has_aux=True)
+
+  def shard_questions(mb):
+    return {k: sharding.shard(v, ("act_batch",) + (None,) * (v.ndim - 1)) for k, v in mb.items()}
+
+  def minibatch_grad(params, rest, mb):
+    if K == 1:
+      return grad_fn(params, rest, shard_questions(mb))
+    questions = mb["loss_mask"].shape[0]
+    if questions % K:
+      raise ValueError(f"{questions} questions per minibatch are not divisible by "
+                       f"grad_accum_steps={K} (chunks hold whole groups)")
+    chunks = {k: _minibatches(v, K) for k, v in mb.items()}
+    loss_weight_K = chunk_loss_weights(chunks["loss_mask"], s.aggregation)
+
+    def one_chunk(grads_sum, xs):
+      chunk, weight = xs
+      grads, metrics = weighted_grad_fn(params, rest, shard_questions(chunk), weight)
+      return jax.tree.map(jnp.add, grads_sum, grads), metrics
+
+    zeros = jax.tree.map(lambda p: jnp.zeros(p.shape, jnp.float32), params)
+    grads, metrics_K = jax.lax.scan(one_chunk, zeros, (chunks, loss_weight_K))
+    grads = jax.tree.map(lambda g, p: g.astype(p.dtype), grads, params)
+    tokens_K = chunks["loss_mask"].astype(jnp.float32).sum((1, 2, 3))
+    return grads, combine_chunk_metrics(metrics_K, loss_weight_K, tokens_K)
+
+  return minibatch_grad
+
+
+def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
+                schedule: optax.Schedule, settings: GRPOSettings,
+                prompt_len: int) -> Callable[..., tuple[State, dict[str, jax.Array]]]:
+  """The pure GRPO update `(state, rest, batch) -> (state, metrics)`; see module docstring.
+
+  `batch`: inputs/positions/segment_ids [B, G, P + T]; loss_mask, old_logp, ref_logp
+  [B, G, T]; group_valid [B]; rewards [B, G] (outcome) or step_rewards/step_ends/step_mask
+  [B, G, S] (process). With `grad_accum_steps` K > 1 each minibatch's gradient and metrics are
+  accumulated over K chunks of B/(M·K) questions (`make_minibatch_grad`: the memory of one
+  chunk, the same update). Metrics are means over the μ·M updates, plus `loss_first` (the
+  loss of the first minibatch before any update) and `finite` (all updates finite; a
+  non-finite one is skipped, as in train_lib).
+  """
+  s = settings
+  M, K = s.num_minibatches, s.grad_accum_steps
+  minibatch_grad = make_minibatch_grad(graphdef, settings, prompt_len)
+
   def update(state: State, rest: Any, batch: dict[str, jax.Array]):
     B = batch["loss_mask"].shape[0]
     if B % M:
       raise ValueError(f"{B} questions per step are not divisible by {M} minibatches")
+    if (B // M) % K:
+      raise ValueError(f"{B // M} questions per minibatch are not divisible by "
+                       f"grad_accum_steps={K} (chunks hold whole groups)")
     adv_BxGxT = advantages(batch, s)
     keys = ("inputs", "positions", "segment_ids", "loss_mask", "old_logp", "ref_logp")
     mbs = {k: _minibatches(batch[k], M) for k in keys}
@@ -226,8 +338,7 @@ def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
       params, opt_state = carry
       mb = jax.tree.map(lambda x: jax.lax.dynamic_index_in_dim(x, index % M, keepdims=False),
                         mbs)
-      mb = {k: sharding.shard(v, ("act_batch",) + (None,) * (v.ndim - 1)) for k, v in mb.items()}
-      grads, metrics = grad_fn(params, rest, mb)
+      grads, metrics = minibatch_grad(params, rest, mb)
       params, opt_state, grad_norm, finite = train_lib.apply_if_finite(
           tx, params, opt_state, grads, metrics["loss"])
       metrics = dict(metrics, grad_norm=grad_norm, finite=finite.astype(jnp.float32))

@@ -94,9 +94,15 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   for key in ("total_steps", "checkpoint_every", "num_iterations", "log_every", "max_bad_steps"):
     if int(config[key]) <= 0:
       raise ValueError(f"config.{key} must be positive, got {config[key]}")
-  for key in ("num_updates", "num_minibatches", "max_sampling_rounds"):
+  for key in ("num_updates", "num_minibatches", "grad_accum_steps", "max_sampling_rounds"):
     if int(config.grpo[key]) <= 0:
       raise ValueError(f"config.grpo.{key} must be positive, got {config.grpo[key]}")
+  per_minibatch = B // config.grpo.num_minibatches
+  if per_minibatch % config.grpo.grad_accum_steps:
+    raise ValueError(f"{per_minibatch} questions per minibatch (config.batch_size/"
+                     f"config.group_size/config.grpo.num_minibatches) is not divisible by "
+                     f"config.grpo.grad_accum_steps={config.grpo.grad_accum_steps}: each "
+                     "accumulation chunk holds whole groups")
   if int(config.grpo.questions_per_round) < 0:
     raise ValueError(f"config.grpo.questions_per_round must be >= 0 (0 = the batch's "
                      f"{B} questions), got {config.grpo.questions_per_round}")
@@ -168,7 +174,8 @@ def settings_from_config(config: ml_collections.ConfigDict) -> grpo_step.GRPOSet
       epsilon=float(g.epsilon), epsilon_high=float(g.epsilon_high) or None, beta=float(g.beta),
       kl_estimator=g.kl_estimator, aggregation=g.aggregation, scale_rewards=g.scale_rewards,
       adv_eps=float(g.adv_eps), std_ddof=int(g.std_ddof), num_updates=int(g.num_updates),
-      num_minibatches=int(g.num_minibatches), supervision=g.supervision,
+      num_minibatches=int(g.num_minibatches), grad_accum_steps=int(g.grad_accum_steps),
+      supervision=g.supervision,
       temperature=float(config.rollout.temperature) or 1.0,
       log_ratio_clamp=float(g.log_ratio_clamp),
       logprob_chunk_size=int(g.logprob_chunk_size) or None, objective=g.objective,
