@@ -80,10 +80,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       # Positive-unlabelled correction (Elkan & Noto 2008): the drawn negatives are unlabelled
       # pool pages, so the score estimates p(labelled | x) = c p(math | x), with c the mean
       # score of held-out seed documents (heldout_fraction > 0); keep p(math | x) >= threshold,
-      # i.e. score >= c threshold. calibration_labels, when given, override it. Off: when the
-      # classifier is unsure (c near 0.5, as on the smoke pipeline's 60-problem seed) the cut
-      # falls to about threshold / 2 and keeps every page (README, corpus section).
-      pu_correction=False,
+      # i.e. score >= c threshold. calibration_labels, when given, override it. Not applied
+      # when negative_path gives known negatives (the score is then p(math | x) itself).
+      pu_correction=True,
       token_budget=0,
       domain_threshold=0.10,           # §2.1: domains with over 10% of pages collected
       min_domain_pages=3,
@@ -98,6 +97,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       ngram=10,                  # §2.1: exact 10-gram match
       min_short=3,               # benchmark texts of 3..9 grams: whole-text match
       max_text_frequency=3,      # n-grams in more texts of one benchmark are generic: unused
+      prune_markup=True,         # so are n-grams of TeX markup and one-letter variables only
       benchmarks=_BENCHMARKS,    # name=path:field,field;...  ({data_dir} is substituted)
   ))
   c.report = ml_collections.ConfigDict(dict(

@@ -96,6 +96,15 @@ def test_math_token_view_classes_and_delimiters():
   assert len(C.doc_hashes(text, 2000, math_features=False)) == len(plain)
 
 
+def test_dollars_delimit_math_by_pandocs_rule():
+  money = tokens.feature_tokens("Top up $100, get a $25 bonus; plans from $9.99 or \\$5.")
+  assert money.count(tokens.DOLLAR) == 4 and tokens.SPAN_CLASS not in money
+  script = tokens.feature_tokens('URL="//$dbhost/db" \\\n -e USER=$dbuser \\\n')
+  assert script.count(tokens.DOLLAR) == 2 and tokens.SPAN_CLASS not in script
+  math = tokens.feature_tokens("Let $25$ and $2x+1$ and $2 + 3 = 5$ and $$\\frac{1}{2}\n$$.")
+  assert tokens.DOLLAR not in math and math.count(tokens.SPAN_CLASS) == 10
+
+
 def test_saved_classifier_keeps_its_view_and_threshold(tmp_path):
   config = C.ClassifierConfig(dim=8, buckets=64, epochs=1, min_count=1, math_features=False)
   model = C.MathClassifier.train([C.doc_hashes("x + y", 100, False)], [1], config)
@@ -107,3 +116,15 @@ def test_saved_classifier_keeps_its_view_and_threshold(tmp_path):
   (tmp_path / "m.json").write_text(json.dumps(saved))
   assert C.MathClassifier.load(str(tmp_path / "m")).config.math_features is False
   assert C.saved_threshold(str(tmp_path / "m")) is None
+
+
+def test_classifier_of_another_feature_view_is_refused(tmp_path):
+  config = C.ClassifierConfig(dim=8, buckets=64, epochs=1, min_count=1, math_features=True)
+  model = C.MathClassifier.train([C.doc_hashes("$x + y$", 100)], [1], config)
+  model.save(str(tmp_path / "m"))
+  assert C.MathClassifier.load(str(tmp_path / "m")).config.math_features is True
+  saved = json.loads((tmp_path / "m.json").read_text())
+  del saved["feature_view"]   # saved before the view was versioned: view 1
+  (tmp_path / "m.json").write_text(json.dumps(saved))
+  with pytest.raises(ValueError, match="math-feature view 1.*retrain"):
+    C.MathClassifier.load(str(tmp_path / "m"))

@@ -64,6 +64,24 @@ def test_generic_ngrams_are_pruned(tmp_path):
   assert index.check("list 1 2 3 4 5 6 7 8 9 10 11 12 problem 3 unique words here")
 
 
+def test_markup_only_ngrams_are_pruned(tmp_path):
+  """A 10-gram of TeX markup and one-letter variables (a 2x2 matrix written twice) is no mark of
+  the solution it came from; the solution's own words and numbers still are."""
+  solution = (r"Let $\mathbf{M} = \begin{pmatrix} a & b \\ c & d \end{pmatrix}.$ Then "
+              r"$\begin{pmatrix} a & b \\ c & d \end{pmatrix} \begin{pmatrix} a & b \\ c & d "
+              r"\end{pmatrix} = \begin{pmatrix} 19 & 30 \\ -45 & -71 \end{pmatrix},$ so the "
+              r"trace gives nineteen.")
+  bench = _bench(tmp_path, [{"question": solution, "answer": ""}])
+  manual = (r"Environments: $\begin{pmatrix} a & b \\ c & d \end{pmatrix}$ | "
+            r"\begin{pmatrix} a & b \\ c & d \end{pmatrix} | Greek letters: $\alpha$")
+  index = decontam.Decontaminator([bench])
+  assert index.pruned_markup > 0 and not index.check(manual)
+  assert index.check("Copied: " + solution)
+  # Markup with the item's numbers in it is content.
+  assert index.check(r"gives $\begin{pmatrix} 19 & 30 \\ -45 & -71 \end{pmatrix},$ so the trace")
+  assert decontam.Decontaminator([bench], prune_markup=False).check(manual)  # the old rule
+
+
 def test_parse_benchmarks_spec():
   out = decontam.parse_benchmarks("a={data_dir}/x.jsonl:q,a; b=/y.jsonl:t", "/d")
   assert out == [decontam.Benchmark("a", "/d/x.jsonl", ("q", "a")),

@@ -95,3 +95,29 @@ def test_run_recall_draws_by_identity_not_by_position(pu_correction):
   assert scores[:30].min() > scores[30:].max()  # it learned something to compare
   if not pu_correction:
     assert selected[:30].all() and not selected[30:].any()
+
+
+def test_pu_correction_only_against_unlabelled_negatives():
+  """score / c >= threshold when the negatives are pool pages; with known negatives the score
+  is p(math | x) already and the cut stays at the threshold."""
+  from deepseekmath_jax.corpus import classifier as classifier_lib
+  rng = np.random.default_rng(0)
+  words = [f"w{i}" for i in range(40)]
+  math = [" ".join(["$x^2$", "\\frac"] + list(rng.choice(words, 30))) for _ in range(30)]
+  prose = [" ".join(f"p{i}" for i in rng.integers(0, 40, 30)) for _ in range(30)]
+  clf = classifier_lib.ClassifierConfig(dim=16, epochs=5, lr=0.5, min_count=1, buckets=1 << 10,
+                                        max_tokens=100, seed=0)
+  view = lambda t: classifier_lib.doc_hashes(t, clf.max_tokens, clf.math_features)
+  pool = [view(t) for t in math[10:] + prose]
+  cfg = _cfg(iterations=1, negatives_per_positive=1.0, max_pool_negatives_fraction=0.5,
+             crossfit=True, heldout_fraction=0.2, reviewed_prefixes="", pu_correction=True)
+
+  def threshold(extra_negatives):
+    result = recall.run_recall(pool, [None] * len(pool), np.full(len(pool), 30),
+                               [view(t) for t in math[:10]], extra_negatives, cfg, clf, None)
+    return result.iterations[0]["labelled_frequency"], result.threshold
+
+  c, corrected = threshold([])
+  assert 0 < c < 1 and corrected == pytest.approx(0.5 * c, abs=1e-4)
+  c_known, cut = threshold([view(t) for t in prose[:5]])
+  assert c_known is not None and cut == 0.5

@@ -165,7 +165,7 @@ class MathClassifier:
     np.savez(path + ".npz", vocab=self.vocab, embed=self.embed_NxD.astype(np.float16),
                         w=self.w_D, b=np.float32(self.b))
     with open(path + ".json", "w") as f:
-      json.dump(dict(dataclasses.asdict(self.config), **(
+      json.dump(dict(dataclasses.asdict(self.config), feature_view=tokens.FEATURE_VIEW, **(
           {} if threshold is None else {"threshold": threshold})), f, indent=1)
 
   @classmethod
@@ -174,6 +174,11 @@ class MathClassifier:
       saved = json.load(f)
     saved.pop("threshold", None)
     saved.setdefault("math_features", False)  # saved before token classes existed
+    view = saved.pop("feature_view", 1)       # saved before the view was versioned
+    if saved["math_features"] and view != tokens.FEATURE_VIEW:
+      raise ValueError(f"{path}.json: the classifier was trained on math-feature view {view}, "
+                       f"this code reads view {tokens.FEATURE_VIEW} (corpus/tokens.py "
+                       "FEATURE_VIEW); retrain it")
     config = ClassifierConfig(**saved)
     data = np.load(path + ".npz")
     return cls(config, data["vocab"], data["embed"].astype(np.float32), data["w"],

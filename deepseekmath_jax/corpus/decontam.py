@@ -26,6 +26,8 @@ from deepseekmath_jax.corpus import tokens
 
 
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
+# TeX markup in a benchmark text: command names (`\frac`, `\begin`) and environment names.
+_TEX_NAMES = re.compile(r"\\(begin|end)\s*\{([a-zA-Z]+)\*?\}|\\([a-zA-Z]+)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,33 +47,49 @@ class Decontaminator:
   """Index of benchmark n-grams; `check(text)` returns the hits (benchmark + matched words).
 
   An n-gram found in more than `max_text_frequency` texts of one benchmark is generic
-  ("1 2 3 4 5 6 7 8 9 10", "begin pmatrix a b c d end pmatrix ...") rather than the mark of
-  a benchmark item, and is left out of the index: a page that copies an item still contains
-  that item's distinctive n-grams. `pruned` reports how many were left out.
+  ("1 2 3 4 5 6 7 8 9 10") rather than the mark of a benchmark item, and is left out of the
+  index: a page that copies an item still contains that item's distinctive n-grams. So is an
+  n-gram made only of TeX markup (the command and environment names the benchmark texts use)
+  and one-letter variables, however rare: "pmatrix a b c d end pmatrix begin pmatrix a" is
+  `\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}` written twice, which a TeX manual shares
+  with a MATH solution without copying it. `pruned` reports how many were left out,
+  `pruned_markup` how many of them for being markup.
   """
 
   def __init__(self, benchmarks: Iterable[Benchmark], n: int = 10, min_short: int = 3,
-               max_text_frequency: int = 3):
+               max_text_frequency: int = 3, prune_markup: bool = True):
     self.n, self.min_short = n, min_short
     # length -> gram hash -> {benchmark: number of its texts containing the gram}
     counts: dict[int, dict[int, collections.Counter]] = collections.defaultdict(dict)
+    markup_grams: set[int] = set()
     self.texts: dict[str, int] = {}
-    for bench in benchmarks:
+    benchmark_texts = [(bench.name, list(_read_texts(bench))) for bench in benchmarks]
+    markup = {name.lower() for _, texts in benchmark_texts for text in texts
+              for match in _TEX_NAMES.finditer(text) for name in match.groups() if name
+              } if prune_markup else set()
+    for name, texts in benchmark_texts:
       count = 0
-      for text in _read_texts(bench):
-        hashes_T = tokens.token_hashes(tokens.alnum_tokens(text))
-        if len(hashes_T) >= n:
-          grams, length = set(tokens.ngram_hashes(hashes_T, n).tolist()), n
-        elif len(hashes_T) >= min_short:
-          grams, length = {int(tokens.ngram_hashes(hashes_T, len(hashes_T))[0])}, len(hashes_T)
-        else:
+      for text in texts:
+        words = tokens.alnum_tokens(text)
+        hashes_T = tokens.token_hashes(words)
+        length = min(n, len(hashes_T))
+        if length < n and length < min_short:
           continue
+        grams_G = tokens.ngram_hashes(hashes_T, length)
+        # Content words per gram (neither markup nor a one-letter variable).
+        content_T = np.array([not prune_markup or not (w in markup or (
+            len(w) == 1 and w.isalpha())) for w in words], np.int64)
+        cumulative = np.concatenate([[0], np.cumsum(content_T)])
+        empty_G = (cumulative[length:] - cumulative[:len(grams_G)]) == 0
+        markup_grams.update(grams_G[empty_G].tolist())
         table = counts[length]
-        for gram in grams:
-          table.setdefault(gram, collections.Counter())[bench.name] += 1
+        for gram in set(grams_G[~empty_G].tolist()):
+          table.setdefault(gram, collections.Counter())[name] += 1
         count += 1
-      self.texts[bench.name] = count
-    self.pruned = 0
+      self.texts[name] = count
+    # The same words are markup everywhere, so these grams are in no table.
+    self.pruned_markup = len(markup_grams)
+    self.pruned = self.pruned_markup
     # length -> (sorted gram hashes, benchmark names per gram)
     self.tables: dict[int, tuple[np.ndarray, list[tuple[str, ...]]]] = {}
     for length, table in sorted(counts.items()):

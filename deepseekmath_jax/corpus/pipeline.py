@@ -158,7 +158,8 @@ def build_decontaminator(config: Any) -> decontam.Decontaminator | None:
   benchmarks = decontam.parse_benchmarks(config.decontam.benchmarks, config.data_dir)
   return decontam.Decontaminator(benchmarks, n=config.decontam.ngram,
                                  min_short=config.decontam.min_short,
-                                 max_text_frequency=config.decontam.max_text_frequency)
+                                 max_text_frequency=config.decontam.max_text_frequency,
+                                 prune_markup=config.decontam.get("prune_markup", True))
 
 
 def run(config: Any, workdir: str) -> dict:

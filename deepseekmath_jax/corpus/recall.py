@@ -18,7 +18,8 @@ cross-fitting), so a math page drawn as a "random negative" is not rejected beca
 labelled negative. At Common Crawl scale the overlap is negligible; on small pools it is not.
 For the same reason the negatives are unlabelled rather than non-math, so with
 `pu_correction` the cut follows Elkan & Noto (2008): the score estimates c p(math | x), c the
-mean score of held-out seed documents, and a page is kept when score / c >= threshold.
+mean score of held-out seed documents, and a page is kept when score / c >= threshold. Given
+known negatives (`negative_path`) the negatives are labelled and the cut stays `threshold`.
 
 Every draw (the negatives, their fold, the held-out examples, the training order) ranks documents
 by a hash of what they are (the pool page's normalized-text hash, a training example's token
@@ -262,7 +263,10 @@ def run_recall(pool_hashes: Sequence[np.ndarray], urls: Sequence[str | None],
         idx = neg_pool[fold_of == fold]
         scores[idx] = fold_scores[1 - fold, idx]
     threshold = float(cfg.threshold)
-    if cfg.get("pu_correction") and labelled_frequency:  # p(math|x) = score / c >= threshold
+    # p(math|x) = score / c >= threshold. Only when the negatives are unlabelled pool pages:
+    # known negatives (negative_path) make the score p(math | x) already, and there the
+    # correction would only lower the cut (to about threshold / 2 when c is near 0.5).
+    if cfg.get("pu_correction") and labelled_frequency and not extra_negatives:
       threshold = float(cfg.threshold) * labelled_frequency
     if calibration is not None and (calibration == 1).any() and (calibration == 0).any():
       threshold = calibrate_threshold(scores[calibration == 1], scores[calibration == 0],

@@ -24,6 +24,17 @@ import numpy as np
 # read as `$`, so a page typed with them (plasTeX blueprints, MathJax pages) shows the same math
 # spans as the `$`-delimited seed text and the formulas rewritten from markup.
 _FEATURE_TOKEN = re.compile(r"\\[a-zA-Z]+|\\[()\[\]]|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
+# A `$` delimits math only by Pandoc's rule for TeX math (`tex_math_dollars`): the opening `$`
+# has a non-space character to its right, the closing one a non-space character to its left and
+# no digit right after it, both on one line (`$$` display math may span lines); `\$` is a
+# literal dollar. Any other `$` (prices, `$25 bonus with $100`, shell or PHP variables) reads
+# as DOLLAR and counts as no class, so a price list or a script does not look like formulas.
+_DOLLARS = re.compile(r"(?<!\\)\$\$?")
+DOLLAR = "<dollar>"
+# The version of the math-feature view (`feature_tokens(..., math_features=True)`); a saved
+# classifier records it and refuses to load under another (1: token classes and TeX delimiters
+# as `$`; 2: `$` a delimiter only by Pandoc's rule, other dollars DOLLAR).
+FEATURE_VIEW = 2
 _PLAIN_TOKEN = re.compile(r"\\[a-zA-Z]+|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
 # Token classes: every token of a class also counts as the class token, so the classifier sees
 # "a TeX command" or "a math symbol" even for commands and symbols its seed never used
@@ -54,6 +65,26 @@ def _token_class(token: str) -> str | None:
   return None
 
 
+def math_dollars(text: str) -> set[int]:
+  """Offsets of the `$` characters that delimit TeX math (Pandoc's rule, above)."""
+  marked: set[int] = set()
+  open_at, open_len, line_end = -1, 0, 0
+  for match in _DOLLARS.finditer(text):
+    start, end = match.start(), match.end()
+    if open_at >= 0 and open_len == 1 and start > line_end:
+      open_at = -1  # inline math ends on its line
+    if open_at >= 0 and end - start == open_len and (open_len == 2 or (
+        not text[start - 1].isspace() and not text[end:end + 1].isdigit())):
+      marked.update(range(open_at, open_at + open_len))
+      marked.update(range(start, end))
+      open_at = -1
+    elif open_at < 0 and (end - start == 2 or text[end:end + 1].strip()):
+      open_at, open_len = start, end - start
+      line_end = text.find("\n", end)
+      line_end = len(text) if line_end < 0 else line_end
+  return marked
+
+
 def class_tokens(words: list[str]) -> list[str]:
   """The class token of each word that has one, in order (see TEX_CLASS..THEOREM_CLASS)."""
   return [c for c in map(_token_class, words) if c is not None]
@@ -72,9 +103,13 @@ def feature_tokens(text: str, max_tokens: int | None = None,
         break
     return out
   words = []
+  delimiters = math_dollars(text) if "$" in text else set()
   for match in _FEATURE_TOKEN.finditer(text):
     word = match.group()
-    words.append("$" if word in ("\\(", "\\)", "\\[", "\\]") else word.lower())
+    if word == "$":
+      words.append("$" if match.start() in delimiters else DOLLAR)
+    else:
+      words.append("$" if word in ("\\(", "\\)", "\\[", "\\]") else word.lower())
     if max_tokens is not None and len(words) >= max_tokens:
       break
   return words + class_tokens(words)
