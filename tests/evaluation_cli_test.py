@@ -96,7 +96,11 @@ def test_cli_subprocess_writes_report_with_right_numbers(tmp_path):
   assert rows[0]["num_correct"] == 4            # the duplicate line did not replace it
   assert rows[27]["top1"]["correct"] is False and rows[27]["num_correct"] == 3
   assert rows[30]["confidence"]["majority_answer"] == "-987654321"
-  assert rows[36]["missing"] is True
+  assert rows[36]["missing"] is True and rows[36]["escalation"] is None
+  # Each problem's escalation reasons, by the groups of _predictions.
+  assert [rows[i]["escalation"] for i in (0, 10, 20, 25, 30)] == [
+      [], ["verifier_disagrees_with_majority"], ["no_answer"], [],
+      ["verifier_disagrees_with_majority", "low_agreement"]]
   md = (out / "report.md").read_text()
   assert "| top-1 (relaxed) | 3.00 |" in md and "line 6: malformed" in md
   assert "![k_curves.png](k_curves.png)" in md

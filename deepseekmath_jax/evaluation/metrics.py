@@ -179,6 +179,18 @@ def _group_summary(results: Sequence[ProblemResult], ks: Sequence[int], strict: 
   return out
 
 
+def problem_escalation(result: ProblemResult, rules: monitoring.EscalationRules | None = None
+                       ) -> tuple[monitoring.Vote, SampleGrade | None, list[str]]:
+  """One problem's vote, majority sample (None without an answer) and escalation reasons:
+  solve's rule (`monitoring.escalation_reasons`) with the reference as the verifier's check."""
+  vote = monitoring.rank_answers([s.key for s in result.samples])
+  index = vote.majority_index
+  majority = result.samples[index] if index is not None else None
+  reasons = monitoring.escalation_reasons(vote, rules or monitoring.EscalationRules(),
+                                          majority_correct=majority.correct if majority else None)
+  return vote, majority, reasons
+
+
 def monitoring_summary(results: Sequence[ProblemResult], *, strict: bool = False,
                        rules: monitoring.EscalationRules | None = None,
                        num_bins: int = 10) -> dict | None:
@@ -206,11 +218,7 @@ def monitoring_summary(results: Sequence[ProblemResult], *, strict: bool = False
                                                                                  range(6))
   by_reason = collections.Counter()
   for r in several:
-    vote = monitoring.rank_answers([s.key for s in r.samples])
-    index = vote.majority_index
-    majority = r.samples[index] if index is not None else None
-    reasons = monitoring.escalation_reasons(
-        vote, rules, majority_correct=majority.correct if majority else None)
+    vote, majority, reasons = problem_escalation(r, rules)
     by_reason.update(reasons)
     escalated.append(bool(reasons))
     agreements.append(vote.agreement)

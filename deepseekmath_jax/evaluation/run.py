@@ -41,7 +41,9 @@ def problem_rows(results: Sequence[metrics.ProblemResult], threshold: float,
   """Per-problem rows for problems.jsonl: verdicts, answers and confidence signals.
 
   With `top1_responses` (problem id -> the greedy completion, as graded) each row also holds
-  `top1_response`, so a wrong answer can be read next to the step that went wrong.
+  `top1_response`, so a wrong answer can be read next to the step that went wrong. A problem
+  with several samples gets `escalation`: the reasons `solve` would escalate its majority answer
+  for (`metrics.problem_escalation`; the ones the report counts in `monitoring`), else None.
   """
   rows = []
   for r in results:
@@ -54,6 +56,7 @@ def problem_rows(results: Sequence[metrics.ProblemResult], threshold: float,
         "num_correct": sum(s.correct for s in r.samples),
         "num_correct_strict": sum(s.correct_strict for s in r.samples),
         "confidence": dataclasses.asdict(conf) if conf else None,
+        "escalation": (metrics.problem_escalation(r)[2] if len(r.samples) >= 2 else None),
     })
     if top1_responses is not None:
       rows[-1]["top1_response"] = top1_responses.get(r.problem_id)
