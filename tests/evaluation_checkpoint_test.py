@@ -7,13 +7,9 @@ import subprocess
 import sys
 
 import pytest
-import tokenizers
-import torch
-import transformers
-from tokenizers import decoders, models, pre_tokenizers, trainers
 
-from deepseekmath_jax.data import tokenizer as tok_lib
 from deepseekmath_jax.evaluation import generate
+from tiny_hf_checkpoint import write_tiny_llama
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ("apples pears total each more than half twice sold bought left how many does she he "
@@ -30,27 +26,9 @@ PROBLEMS = [
 @pytest.fixture(scope="module")
 def hf_dir(tmp_path_factory):
   """A random 2-layer LlamaForCausalLM with a byte-level BPE tokenizer.json that fits it."""
-  path = tmp_path_factory.mktemp("hf")
-  tok = tokenizers.Tokenizer(models.BPE())
-  tok.pre_tokenizer = pre_tokenizers.Sequence([
-      pre_tokenizers.Digits(individual_digits=True),
-      pre_tokenizers.ByteLevel(add_prefix_space=False)])
-  tok.decoder = decoders.ByteLevel()
   corpus = [" ".join(WORDS[i:] + WORDS[:i]) for i in range(len(WORDS))] * 8
   corpus += [q for q, _ in PROBLEMS]
-  tok.train_from_iterator(corpus, trainer=trainers.BpeTrainer(
-      vocab_size=320, special_tokens=[tok_lib.DEEPSEEK_BOS, tok_lib.DEEPSEEK_EOS],
-      initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-  tok.save(str(path / "tokenizer.json"))
-  (path / "tokenizer_config.json").write_text(json.dumps({
-      "bos_token": tok_lib.DEEPSEEK_BOS, "eos_token": tok_lib.DEEPSEEK_EOS}))
-  cfg = transformers.LlamaConfig(
-      vocab_size=tok.get_vocab_size(), hidden_size=32, intermediate_size=64,
-      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-      max_position_embeddings=256, rms_norm_eps=1e-6, bos_token_id=0, eos_token_id=1)
-  torch.manual_seed(0)
-  transformers.LlamaForCausalLM(cfg).save_pretrained(path)
-  return path
+  return write_tiny_llama(tmp_path_factory.mktemp("hf"), corpus, 320)
 
 
 @pytest.fixture(scope="module")

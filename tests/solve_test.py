@@ -16,6 +16,7 @@ from deepseekmath_jax.evaluation import metrics
 from deepseekmath_jax.evaluation import monitoring
 from deepseekmath_jax.evaluation import prompts
 from deepseekmath_jax.tools import Sandbox
+from tiny_hf_checkpoint import write_tiny_llama
 
 REPO = Path(__file__).resolve().parents[1]
 WORD_PROBLEM = "Mia buys 3 pens at 4 dollars each. How much does she pay?"
@@ -299,32 +300,8 @@ def _solve_cli(*flags):
 @pytest.fixture(scope="module")
 def hf_dir(tmp_path_factory):
   """A random 2-layer LlamaForCausalLM with a byte-level BPE tokenizer.json that fits it."""
-  import tokenizers  # pylint: disable=g-import-not-at-top
-  import torch  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
-  from tokenizers import decoders, models, pre_tokenizers, trainers  # pylint: disable=g-import-not-at-top
-  from deepseekmath_jax.data import tokenizer as tok_lib  # pylint: disable=g-import-not-at-top
-  path = tmp_path_factory.mktemp("hf")
-  tok = tokenizers.Tokenizer(models.BPE())
-  tok.pre_tokenizer = pre_tokenizers.Sequence([
-      pre_tokenizers.Digits(individual_digits=True),
-      pre_tokenizers.ByteLevel(add_prefix_space=False)])
-  tok.decoder = decoders.ByteLevel()
-  tok.train_from_iterator([WORD_PROBLEM, "The answer is \\boxed{12}.", "```python\nprint(3)\n```"]
-                          * 8, trainer=trainers.BpeTrainer(
-                              vocab_size=300, special_tokens=[tok_lib.DEEPSEEK_BOS,
-                                                              tok_lib.DEEPSEEK_EOS],
-                              initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-  tok.save(str(path / "tokenizer.json"))
-  (path / "tokenizer_config.json").write_text(json.dumps({
-      "bos_token": tok_lib.DEEPSEEK_BOS, "eos_token": tok_lib.DEEPSEEK_EOS}))
-  cfg = transformers.LlamaConfig(
-      vocab_size=tok.get_vocab_size(), hidden_size=32, intermediate_size=64,
-      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-      max_position_embeddings=256, rms_norm_eps=1e-6, bos_token_id=0, eos_token_id=1)
-  torch.manual_seed(0)
-  transformers.LlamaForCausalLM(cfg).save_pretrained(path)
-  return path
+  return write_tiny_llama(tmp_path_factory.mktemp("hf"), [
+      WORD_PROBLEM, "The answer is \\boxed{12}.", "```python\nprint(3)\n```"] * 8, 300)
 
 
 def test_cli_on_a_hugging_face_directory(tmp_path, hf_dir):
