@@ -23,6 +23,7 @@ UM = "unit_mismatch"
 NA = "no_answer"
 RM = "relation_mismatch"
 CM = "choice_mismatch"
+TF = "task_form_mismatch"
 
 # (response, reference, question, relaxed, strict)
 HAND = [
@@ -51,7 +52,9 @@ HAND = [
     (r"\boxed{0.30000000000000004}", "0.3", None, OK, OK),
     (r"\boxed{0.54}", "0.5", None, WV, WV),
     (r"\boxed{\frac{1}{3}}", "0.33", None, OK, FM),
-    (r"\boxed{3.14159}", "3.14", "Express your answer to the nearest hundredth.", FM, FM),
+    # A rounding the question asks for and the answer does not follow: the form the task rules
+    # out (not a relaxed-only form), in both modes.
+    (r"\boxed{3.14159}", "3.14", "Express your answer to the nearest hundredth.", TF, TF),
     (r"\boxed{3.14}", "3.14", "Express your answer to the nearest hundredth.", OK, OK),
     (r"\boxed{3.1}", "3.14", "Express your answer to the nearest hundredth.", WV, WV),
     (r"\boxed{2.828427}", r"2\sqrt{2}", None, WV, WV),

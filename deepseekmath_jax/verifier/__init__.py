@@ -21,7 +21,10 @@ plans and setup sentences ("Let $x$ be ...") commit to nothing: a response that 
 answer is `no_answer` in both modes. An empty or unclosed last box is no answer. Final boxes that
 end a response together (`\\boxed{4}, \\boxed{9}`, or separated by a short phrase or a label
 such as `y_2 =`) are one answer list when the reference is a list, set or tuple; otherwise relaxed
-grades the last box and strict the whole list. Text escaped twice (`\\\\frac`) is read once.
+grades the last box and strict the whole list, except boxes joined by "or" (`\\boxed{6} or
+\\boxed{5}`: alternatives, wrong against a single answer in both modes). A value offered after the
+final box as another possible answer ("(though 13 is also possible)", ", or maybe $13$") is a
+hedge: `wrong_value`. Text escaped twice (`\\\\frac`) is read once.
 
 Semantics (DESIGN.md "Verifier semantics"):
 
@@ -47,7 +50,9 @@ strict: equal value *and* same kind: the reference's unit, no percent/number mix
   `format_mismatch` or `unit_mismatch`.
 Both modes: ordered pairs/tuples/vectors are ordered, sets and "all solutions" lists are not,
 interval brackets always matter, an answer restating the input of a factor/expand/convert task is
-wrong, a rounding instruction in the question must be followed.
+wrong, a rounding instruction in the question must be followed, and so must a prescribed form
+("as a common fraction", "as a decimal", "as a mixed number", "in lowest terms"); an option letter
+written with another option's text (`(B) 14` when (B) is 12) is `choice_mismatch`.
 
 Reasons (`REASONS`, fixed taxonomy): correct, wrong_value, no_answer, parse_error,
 format_mismatch, unit_mismatch, relation_mismatch, variable_mismatch, choice_mismatch,

@@ -9,7 +9,8 @@ multisets), scalars by value. Scalar comparison runs cheapest first:
    mixed numbers, scientific notation, percent, unit conversion. No tolerance makes an
    approximation equal an exact value (0.3333 is not 1/3, 1112122 is not 1112112); the only
    tolerances are float noise (a 12+ significant-digit decimal within 1e-12) and, in relaxed mode,
-   a rounded decimal reference matched by an exact form that rounds to it (sqrt(2) vs 1.41);
+   a rounded decimal reference matched by an exact form that rounds to it (sqrt(2) vs 1.41),
+   unless the question asks for the rounding (then the exact form is task_form_mismatch);
 3. a float evaluation that can only *reject* (values far apart);
 4. sympy (`symbolic.py`), only when a `symbolic` comparator is supplied: that happens inside the
    worker processes of `pool.py`, under a wall-clock deadline. Without one the outcome is
@@ -31,6 +32,7 @@ UNDECIDED.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from fractions import Fraction
 from typing import Callable
@@ -60,6 +62,7 @@ class Outcome:
 _EQUAL = Outcome(EQUAL)
 _UNDECIDED = Outcome(UNDECIDED)
 _WRONG = Outcome(UNEQUAL, "wrong_value")
+_TASK_FORM_MISMATCH = Outcome(UNEQUAL, "task_form_mismatch")
 
 
 def _relaxed(reason: str = "format_mismatch") -> Outcome:
@@ -228,7 +231,9 @@ def _compare_sequences(pred: Node, ref: Node, ctx: Context) -> Outcome:
 _CHOICE_MISMATCH = Outcome(UNEQUAL, "choice_mismatch")
 
 
+@functools.lru_cache(maxsize=4096)
 def _option_node(text: str) -> Node | None:
+  """An option's text, parsed (cached: a GRPO group reads one question's options G times)."""
   try:
     return normalize.parse_answer(normalize.clean(text))
   except (normalize.ParseError, RecursionError):
@@ -254,8 +259,35 @@ def _option_letter(node: Node, ctx: Context) -> Node:
   return node
 
 
+def _contradicts_letter(node: Node, ref: Node, ctx: Context) -> bool:
+  """`(B) 14` where the question's option (B) is 12: a letter and a text that name two options
+  (or no option) commit to no single choice. Without the question's options, the text is checked
+  against the text of a reference written the same way (`\\textbf{(B) } 12`)."""
+  if node.kind != "choice" or not node.items:
+    return False
+  written = node.items[0]
+  options = dict(ctx.options)
+  if node.text not in options:
+    if ref.kind == "choice" and ref.items and ref.text == node.text:
+      try:
+        outcome = compare(written, ref.items[0], dataclasses.replace(ctx, options=()))
+      except RecursionError:
+        return False
+      return outcome.status == UNEQUAL
+    return False
+  if _matches_option(written, options[node.text], ctx):
+    return False
+  if any(_matches_option(written, text, ctx) for letter, text in ctx.options
+         if letter != node.text):
+    return True  # The text of another option.
+  own = _option_node(options[node.text])
+  return own is not None and own.kind != "choice"  # The text of no option.
+
+
 def _compare_choices(pred: Node, ref: Node, ctx: Context) -> Outcome:
   """Option letters; with the question's options, a letter against its option's text (relaxed)."""
+  if _contradicts_letter(pred, ref, ctx):
+    return _CHOICE_MISMATCH
   pred_letter, ref_letter = _option_letter(pred, ctx), _option_letter(ref, ctx)
   if (pred_letter is not pred or ref_letter is not ref) and pred_letter.kind == ref_letter.kind:
     # A lowercase `(b)` for the option (B): another form of the letter.
@@ -517,6 +549,10 @@ def _percent_scales(pred: Node, ref: Node, ctx: Context) -> list[tuple[Fraction,
   """(pred_scale, ref_scale, status-if-equal) candidates implementing the percent rules."""
   if pred.percent == ref.percent:
     return [(Fraction(1), Fraction(1), EQUAL)]
+  if ref.percent and ctx.asks_percent:
+    # "What percent ...?": a bare number is the percent asked for (25 for 25%), never the
+    # fraction (0.25 is 0.25%).
+    return [(Fraction(1), Fraction(1), RELAXED)]
   if ref.percent:  # 25% vs 25 (bare number: relaxed) or vs 0.25 (the value: relaxed).
     return [(Fraction(1), Fraction(1), RELAXED), (Fraction(1), Fraction(1, 100), RELAXED)]
   if ctx.percent_question:  # The question asks for a percent: a bare 25 means 25%.
@@ -570,15 +606,14 @@ def compare_scalars(pred: Node, ref: Node, ctx: Context) -> Outcome:
     return _compare_angles(pred, ref, angles[0], ctx)
   outcome = _compare_scalar_values(pred, ref, ctx)
   if outcome.status in (EQUAL, RELAXED):
-    if ctx.mixed_number_task and _MIXED_FORM_RE.match(ref.text) and not _MIXED_FORM_RE.match(
-        pred.text):
-      return Outcome(UNEQUAL, "task_form_mismatch")  # "as a mixed number": 7/2 is not 3 1/2.
+    form = question_lib.prescribed_form_violation(pred.text, ref.text, ctx)
+    if form is not None:  # The form the task prescribes (question.py).
+      return Outcome(UNEQUAL, form) if form == "task_form_mismatch" else _relaxed(form)
     if outcome.status == EQUAL and _unevaluated(pred.text) and not _unevaluated(ref.text):
       return _relaxed()  # `2+3` for 5: the value, not yet the answer (strict).
   return outcome
 
 
-_MIXED_FORM_RE = re.compile(r"^-?\d+\s*(?:\\frac|\d+/\d)")
 # A binary operation between numbers (not scientific notation's `\times 10^`).
 _UNEVALUATED_RE = re.compile(
     r"[\d})]\s*(?:[-+*]|\\div|\\(?:times|cdot)(?!\s*10\s*\^))\s*[\d(\\{]|\d!")
@@ -693,17 +728,22 @@ def compare_values(pred_text: str, ref_text: str, pred_scale: Fraction, ref_scal
 
 def rounding_outcome(pred_text: str, ref_text: str, pred_approx: float | Fraction,
                      ref_approx: float | Fraction, ctx: Context) -> Outcome | None:
-  """Relaxed acceptance of an exact form against a rounded decimal reference (sqrt 2 vs 1.41).
+  """Relaxed acceptance of an exact form against a rounded decimal reference (sqrt 2 vs 1.41);
+  when the question asks for the rounding, an exact form or more places is task_form_mismatch.
 
   With Fraction values (high-precision evaluations) the rounding is checked exactly, so a
   15-decimal reference (sqrt 17 vs 4.123105625617661) is judged beyond float precision.
   """
   places = arith.decimal_places(ref_text)
   pred_places = arith.decimal_places(pred_text)
-  if ctx.rounding_places is not None and pred_places is not None:
-    if pred_places > ctx.rounding_places and abs(float(pred_approx) - float(ref_approx)) <= (
-        0.5 * 10.0**-ctx.rounding_places + 1e-12):
-      return Outcome(UNEQUAL, "format_mismatch")  # The rounding instruction was not followed.
+  if ctx.rounding_places is not None:
+    # The question asks for a rounding (DESIGN.md: it must be followed, in both modes): more
+    # places than asked (3.1416 for "nearest hundredth") or an exact form (2\sqrt2, \frac{17}{6},
+    # \pi) of the value the reference rounds is the right value in a form the task rules out.
+    half_unit = 0.5 * 10.0**-ctx.rounding_places
+    close = abs(float(pred_approx) - float(ref_approx)) <= half_unit + 1e-12
+    if close and (pred_places is None or pred_places > ctx.rounding_places):
+      return _TASK_FORM_MISMATCH
     return None
   if places is None or places == 0 or pred_places is not None:
     return None

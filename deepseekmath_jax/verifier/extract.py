@@ -5,7 +5,9 @@ Order (DESIGN.md "Verifier semantics"; paper_spec.md §5.5 for the official orde
    `\\frac{}{}` inside the box are kept). Boxes that end the response together (`\\boxed{2}` and
    `\\boxed{3}`, `y_1 = \\boxed{2}` and `y_2 = \\boxed{3}`) are one multi-part answer. An empty,
    unclosed or truncated last box is no answer. A final-answer statement after the last box
-   ("Final Answer: ...", "The final answer is $X$") that states a value overrides it;
+   ("Final Answer: ...", "The final answer is $X$") that states a value overrides it. Boxes
+   joined by "or" are alternatives, and a value offered after the last box as another possible
+   answer ("(though 13 is also possible)") is a hedge (`FinalAnswer`; grading.py judges both);
 2. the GSM8K `#### X` line;
 3. the Minerva sentence "Final Answer: The final answer is X. I hope it is correct.";
 4. the later of an answer line ("Answer: ...", "**Final Answer:** ...", `Answer \\[ 9 \\]`) and
@@ -26,8 +28,10 @@ slices only.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
+from deepseekmath_jax.verifier import arith
 from deepseekmath_jax.verifier import sentences
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
@@ -159,6 +163,68 @@ def last_boxed(text: str, *, group: bool = True) -> tuple[bool, str | None]:
   return found, (", ".join(parts) if parts else None)
 
 
+# A value offered after the final box as another possible answer: "(though 13 is also
+# possible)", ", or maybe $13$", ". It might also be 13." The offer must name the value right
+# after "or"/"maybe"/"perhaps"/"possibly", after "might/could/may (also) be", or right before
+# "is (also) possible/plausible/valid/likely".
+_HEDGE_VALUE = r"(?P<value{n}>\$[^$]{{1,80}}\$|\\\(.{{1,80}}?\\\)|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?)"
+_HEDGE_RE = re.compile(
+    r"(?<![A-Za-z])(?:or|maybe|perhaps|possibly)\s+"
+    r"(?:(?:maybe|perhaps|possibly|even|also|just)\s+)*"
+    + _HEDGE_VALUE.format(n=1) +
+    r"|(?<![A-Za-z])(?:might|could|may)\s+(?:also\s+|just\s+|well\s+)?(?:be|equal)\s+"
+    + _HEDGE_VALUE.format(n=2) +
+    r"|" + _HEDGE_VALUE.format(n=3) +
+    r"\s+(?:is|are|seems|would be|could be|might be)\s+(?:also\s+|equally\s+)?"
+    r"(?:possible|plausible|valid|likely|an option|a possibility)", re.IGNORECASE)
+# Words that make the other value a form of the same answer, a check, or a rejected candidate.
+_HEDGE_NEUTRAL_RE = re.compile(
+    r"check|verif|confirm|substitut|plug|written|express|equivalent|approximat|\\approx|rounded|"
+    r"decimal|fraction|percent|degree|radian|i\.e\.|in other words|simplif|same|extraneous|"
+    r"reject|discard|invalid|exclude|(?<![A-Za-z])(?:not|no|never)(?![A-Za-z])|n't", re.IGNORECASE)
+MAX_HEDGE_CHARS = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class FinalAnswer:
+  """The final answer of a response: its parts (one per final box, else one item; [] when none),
+  whether final boxes were joined by "or" (`\\boxed{6} or \\boxed{5}`: alternatives), and a
+  value offered after the final box as another possible answer (a hedge), when there is one."""
+  parts: list[str]
+  or_joined: bool = False
+  hedge: str | None = None
+
+
+def _same_value(text_a: str, text_b: str) -> bool:
+  """Whether two short answers are visibly one value (`12` and `12`, `0.5` and `\\frac12`)."""
+  a, b = (re.sub(r"\s|\$|\\[()]", "", t).rstrip(".").replace(",", "") for t in (text_a, text_b))
+  if a == b:
+    return True
+  try:
+    value_a, value_b = arith.try_evaluate(a), arith.try_evaluate(b)
+  except arith.TooLarge:
+    return False
+  return (value_a is not None and value_b is not None and value_a.exact is not None
+          and value_a.exact == value_b.exact)
+
+
+def hedge_after(text: str, end: int, parts: list[str]) -> str | None:
+  """Another value offered, right after the final box (ending at `end`), as a possible answer
+  instead of the boxed one; None when the text after the box commits to the box (a verification,
+  another form of the same value, a rejected candidate, or nothing)."""
+  after = text[end:end + MAX_HEDGE_CHARS]
+  if not re.search(r"\d|\$|\\\(", after):
+    return None
+  for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", after)[:3]:
+    if _HEDGE_NEUTRAL_RE.search(sentence):
+      continue
+    for match in _HEDGE_RE.finditer(sentence):
+      value = next(v for v in match.group("value1", "value2", "value3") if v)
+      if not any(_same_value(value, part) for part in parts):
+        return value.strip("$").strip()
+  return None
+
+
 def final_boxes(text: str, *, group: bool = True,
                 alternatives: bool = True) -> tuple[bool, list[str]]:
   """Returns (found_a_box, the contents of the boxes that end the text together).
@@ -167,20 +233,23 @@ def final_boxes(text: str, *, group: bool = True,
   Without `alternatives`, boxes joined by "or" are one answer in two forms (a reference's
   `\\boxed{15\\frac{39}{40}}, or \\boxed{\\frac{639}{40}}`): the last one is kept.
   """
-  found, parts, _ = _final_boxes(text, group, alternatives)
+  found, parts, _, _ = _final_boxes(text, group, alternatives)
   return found, parts
 
 
-def _final_boxes(text: str, group: bool, alternatives: bool) -> tuple[bool, list[str], int]:
-  """`final_boxes` and the end index of the last box (-1 when there is none)."""
+def _final_boxes(text: str, group: bool,
+                 alternatives: bool) -> tuple[bool, list[str], int, bool]:
+  """`final_boxes`, the end index of the last box (-1 when there is none) and whether the boxes
+  kept were joined by "or"."""
   starts = [match for match in _BOX_RE.finditer(text)]
   if not starts:
-    return False, [], -1
+    return False, [], -1, False
   last = starts[-1]
   content, end = _box_content(text, last.end())
   if content is None or not content.strip():
-    return True, [], end
+    return True, [], end, False
   contents = [content]
+  or_joined = False
   if group:
     next_start = last.start()
     for match in reversed(starts[:-1]):
@@ -191,10 +260,11 @@ def _final_boxes(text: str, group: bool, alternatives: bool) -> tuple[bool, list
       if previous_end > next_start or not _boxes_join(between, alternatives):
         break
       contents.insert(0, previous)
+      or_joined = or_joined or bool(re.search(r"(?<![A-Za-z])or(?![A-Za-z])", between))
       next_start = match.start()
     if len(contents) > 1 and len(set(c.strip() for c in contents)) == 1:
-      contents = contents[-1:]  # The same answer boxed twice.
-  return True, [c.strip() for c in contents], end
+      contents, or_joined = contents[-1:], False  # The same answer boxed twice.
+  return True, [c.strip() for c in contents], end, or_joined
 
 
 def _tidy(answer: str) -> str:
@@ -306,23 +376,31 @@ def extract_answers(text: str, *, strict: bool = False,
                     last_number_fallback: bool = False) -> list[str]:
   """The final answer as a list of parts: one per final box (`\\boxed{4}, \\boxed{9}`), else one
   item (or none). See `extract_answer`."""
-  return [repair_escapes(part) for part in _extract_parts(text, strict, last_number_fallback)]
+  return final_answer(text, strict=strict, last_number_fallback=last_number_fallback).parts
 
 
-def _extract_parts(text: str, strict: bool, last_number_fallback: bool) -> list[str]:
-  found_box, boxes, end = _final_boxes(text, True, True)
+def final_answer(text: str, *, strict: bool = False,
+                 last_number_fallback: bool = False) -> FinalAnswer:
+  """`extract_answers` with what grading needs to know besides the parts: final boxes joined by
+  "or" (alternatives: one answer list against a list reference, a hedge against a single one)
+  and a value offered after the final box as another possible answer (a hedge)."""
+  found_box, boxes, end, or_joined = _final_boxes(text, True, True)
   if found_box:
     later = _final_statement_after(text, end)
-    return [later] if later else boxes
+    if later:
+      return FinalAnswer([repair_escapes(later)])
+    hedge = hedge_after(text, end, boxes) if boxes else None
+    return FinalAnswer([repair_escapes(box) for box in boxes], or_joined and len(boxes) > 1,
+                       repair_escapes(hedge) if hedge else None)
   for finder in (_gsm8k_line, _minerva, _stated_answer, sentences.concluding_answer, _bare,
                  sentences.final_object):
     answer = finder(text)
     if answer:
-      return [answer]
+      return FinalAnswer([repair_escapes(answer)])
   if strict or not last_number_fallback:
-    return []
+    return FinalAnswer([])
   number = _last_number(text)
-  return [number] if number else []
+  return FinalAnswer([number] if number else [])
 
 
 def extract_reference(reference: str) -> str:

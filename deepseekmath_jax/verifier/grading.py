@@ -31,7 +31,7 @@ REASONS: dict[str, str] = {
     "no_answer": "no committed final answer: no box/marker, an empty or unclosed \\boxed{}",
     "parse_error": "the answer (or input) cannot be read: too long, not valid text, unparseable",
     "format_mismatch": "right value, wrong form: accepted in relaxed mode only (strict wants the "
-                       "reference's kind), or a rounding instruction of the question ignored",
+                       "reference's kind)",
     "unit_mismatch": "the unit changes the quantity (25 m vs 25 km, 2 radians vs 2 degrees), or, "
                      "in strict mode, the reference's unit is missing or replaced",
     "relation_mismatch": "the same boundary points but another relation or set (x < 3 vs "
@@ -41,7 +41,10 @@ REASONS: dict[str, str] = {
     "choice_mismatch": "another option of a multiple-choice question (letter or option text)",
     "task_form_mismatch": "right value, but in a form the task rules out (a partial factorization "
                           "for 'factor completely', a product for 'expand', an improper "
-                          "fraction for 'as a mixed number')",
+                          "fraction for 'as a mixed number', a mixed number or decimal for 'as "
+                          "a common fraction', a fraction for 'as a decimal', an unreduced "
+                          "fraction for 'in lowest terms', an exact form or extra places for "
+                          "'to the nearest hundredth')",
     "timeout": "the symbolic check did not finish within the deadline",
 }
 
@@ -197,12 +200,20 @@ def _prepare(response: Any, reference: Any, strict: bool, question: Any,
     return _Prepared(Grade(False, "parse_error", "", ref_display))
   if question_text is not None and len(question_text) > MAX_RESPONSE_CHARS:
     question_text = None
-  pred_parts = extract.extract_answers(response_text, strict=strict,
-                                      last_number_fallback=last_number_fallback)
+  final = extract.final_answer(response_text, strict=strict,
+                               last_number_fallback=last_number_fallback)
+  pred_parts = final.parts
+  if final.hedge is not None:
+    # `\boxed{12} (though 13 is also possible)`: a value offered after the box as another
+    # possible answer; the response commits to no single answer, so it has none that is right.
+    return _Prepared(Grade(False, "wrong_value", _display(f"{pred_parts[-1]} \\text{{ or }} "
+                                                          f"{final.hedge}"), ref_display))
   pred_answer = ", ".join(pred_parts) if pred_parts else None
-  if len(pred_parts) > 1 and not strict and not _is_collection(ref_answer):
+  if (len(pred_parts) > 1 and not strict and not final.or_joined
+      and not _is_collection(ref_answer)):
     # Several final boxes against a single answer: the last box is the answer (relaxed); strict
-    # grades them as the list they are.
+    # grades them as the list they are. Boxes joined by "or" (`\boxed{6} or \boxed{5}`) are
+    # alternatives: graded as the list in both modes (a hedge against a single answer).
     pred_answer = pred_parts[-1]
   if pred_answer is None or not pred_answer.strip():
     if _CODE_LIKE_RE.search(response_text[-2000:]):

@@ -81,7 +81,8 @@ class Node:
 
   kind: 'scalar' | 'text' | 'choice' | 'seq' | 'set' | 'list' | 'union' | 'matrix' | 'eq' | 'ineq'
     | 'ratio' | 'time' | 'diff' (a set difference `A \\setminus B`).
-  text: canonical LaTeX for scalars, lowercased words for text, the letter for choices, "H:MM"
+  text: canonical LaTeX for scalars, lowercased words for text, the letter for choices (items:
+    the option text written after the letter, `(B) 14`, when there is one), "H:MM"
     for times; for matrices the form it was written in ("" for an environment, "ijk" for
     `a\\mathbf{i} + b\\mathbf{j}`, "scaled" for a factor written outside, "computed" for a sum,
     difference or product of two written matrices).
@@ -366,7 +367,8 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
   whole_text = re.fullmatch(r"\\(?:text|textrm|mbox|textnormal)\s*\{(.*)\}", text)
   if whole_text and "}" not in whole_text.group(1).replace("\\}", ""):
     inner = whole_text.group(1).strip()
-    if re.search(r"(?<![\\A-Za-z])[A-Za-z]{2}|^\(?[A-Z]\)?$", inner) and "," not in inner:
+    if (re.search(r"(?<![\\A-Za-z])[A-Za-z]{2}|^\(?[A-Z]\)?$", inner) and "," not in inner
+        and not _LABELLED_CHOICE_RE.match(inner)):  # `\text{(C) square}` is the option (C).
       return _parse_text(inner)
     text = inner
   if _THOUSANDS_RE.match(text.replace("\\$", "").strip()):
@@ -377,7 +379,8 @@ def parse_answer(text: str, *, depth: int = 0) -> Node:
   choice = _LABELLED_CHOICE_RE.match(_TEXT_GROUP_RE.sub(r"\1", text).replace("{", "").replace(
       "}", "")) if "(" in text or len(text) < 12 else None
   if choice:
-    return Node("choice", text=next(letter for letter in choice.groups() if letter))
+    letter = next(letter for letter in choice.groups() if letter)
+    return Node("choice", text=letter, items=_option_text_after(text, letter, depth))
   in_brackets = re.fullmatch(r"[\[(]\s*(\\begin\{(array|matrix)\}.*\\end\{\2\})\s*[\])]", text,
                              flags=re.S)
   if in_brackets:
@@ -497,6 +500,30 @@ _TIME_RE = re.compile(
 _LABELLED_CHOICE_RE = re.compile(
     r"^\s*(?:(?i:option|choice|answer)\s*:?\s*)?\(([A-E])\)(?:\s+[^-+*/^=<>\s].*)?$|"
     r"^\s*(?i:option|choice|answer)\s*:?\s*([A-E])\)?\s*$|^\s*([A-E])\)\s*$")
+
+
+_OPTION_SPACING_RE = re.compile(r"^(?:\s|~|\\[ ,;:!]|\\q?quad(?![a-zA-Z]))+|(?:\s|~|\\[ ,;:!])+$")
+
+
+def _option_text_after(text: str, letter: str, depth: int) -> tuple[Node, ...]:
+  """The text written after an option letter (`\\textbf{(B) } 14`: 14), parsed, as the items of
+  the choice node; () when there is none. A text that cannot be parsed is kept as words."""
+  index = text.find(f"({letter})")
+  if index < 0:
+    return ()
+  head, rest = text[:index], text[index + 3:].strip()
+  opened = head.count("{") - head.count("}")
+  while opened > 0 and rest.startswith("}"):  # `\textbf{(B) } 14`: the letter's group closes.
+    rest, opened = rest[1:].strip(), opened - 1
+  if opened > 0 and rest.endswith("}" * opened):  # `\text{(B) 14}`: the group holds the text.
+    rest = rest[:-opened]
+  rest = _OPTION_SPACING_RE.sub("", rest).strip()
+  if not rest:
+    return ()
+  try:
+    return (parse_answer(rest, depth=depth + 1),)
+  except (ParseError, RecursionError):
+    return (Node("text", text=re.sub(r"\s+", " ", rest.lower())),)
 
 
 def _fraction_text(value: Fraction) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 from typing import Any, Callable
 
@@ -33,6 +34,20 @@ _FACTOR_RE = re.compile(r"\bfactor(?:i[sz]e[sd]?)?\b(?!\s+of)", re.IGNORECASE)
 _CLOCK_WORDS = ("time", "clock", "a.m", "p.m", "am", "pm", "noon", "midnight", "morning",
                 "evening", "afternoon")
 _MIXED_RE = re.compile(r"mixed (?:number|numeral|fraction)", re.IGNORECASE)
+# "Express your answer as a common fraction" (or an improper fraction, or "as a fraction"): a/b,
+# not a mixed number or a decimal. "as a decimal": not a fraction.
+_COMMON_FRACTION_RE = re.compile(r"\b(?:common|improper) fraction|\bas an? fraction\b",
+                                 re.IGNORECASE)
+_DECIMAL_TASK_RE = re.compile(r"\bas an? decimal|\bdecimal (?:form|notation|number)|"
+                              r"\bin decimals?\b", re.IGNORECASE)
+_LOWEST_TERMS_RE = re.compile(r"lowest terms|simplest (?:form|terms)|fully reduced|"
+                              r"reduced (?:form|fraction)", re.IGNORECASE)
+# A question that asks for a percent (not one that merely mentions one): "What percent of ...",
+# "by what percent", "the percent increase", "as a percent(age)".
+_ASKS_PERCENT_RE = re.compile(
+    r"\b(?:what|which)\s+(?:is\s+the\s+)?percent(?:age)?\b|\bhow many percent|"
+    r"\bpercent(?:age)?\s+(?:increase|decrease|change|error|gain|loss)|"
+    r"\b(?:as|in)\s+(?:an?\s+)?percent(?:age)?\b", re.IGNORECASE)
 _CLOCK_RE = re.compile(r"\btime\b|o'?clock|\bclock|a\.m\.|p\.m\.|\b[ap]m\b|\bnoon\b|\bmidnight\b|"
                        r"\bmorning\b|\bevening\b|\bafternoon\b", re.IGNORECASE)
 _TUPLE_NAMES_RE = re.compile(r"\(\s*([a-zA-Z](?:_\{?\w\}?)?(?:\s*,\s*[a-zA-Z](?:_\{?\w\}?)?)+)\s*\)")
@@ -58,6 +73,10 @@ class Context:
   factor_task: bool = False
   expand_task: bool = False
   mixed_number_task: bool = False
+  common_fraction_task: bool = False         # "as a common fraction": a/b, not mixed, not decimal
+  decimal_task: bool = False                 # "as a decimal": not a fraction
+  lowest_terms_task: bool = False            # "in lowest terms": a reduced fraction
+  asks_percent: bool = False                 # "What percent ...?": a bare number is a percent
   ratio_question: bool = False
   clock_question: bool = False
   meridiems: frozenset[str] = frozenset()
@@ -115,6 +134,11 @@ def question_context(question: str, strict: bool) -> Context:
       question_segments=tuple(s for s in math_segments if len(s) <= 40 and "=" not in s),
       expand_task="expand" in lower or "multiply out" in lower,
       mixed_number_task="mixed" in lower and bool(_MIXED_RE.search(question)),
+      common_fraction_task="fraction" in lower and bool(_COMMON_FRACTION_RE.search(question)),
+      decimal_task="decimal" in lower and bool(_DECIMAL_TASK_RE.search(question)),
+      lowest_terms_task=("terms" in lower or "form" in lower or "reduced" in lower) and bool(
+          _LOWEST_TERMS_RE.search(question)),
+      asks_percent="percent" in lower and bool(_ASKS_PERCENT_RE.search(question)),
       ratio_question="ratio" in lower or "proportion" in lower,
       clock_question=clock_question,
       meridiems=frozenset(meridiems),
@@ -163,3 +187,44 @@ def canonical_segments(segments: tuple[str, ...]) -> frozenset[str]:
     if text:
       out.add(text)
   return frozenset(out)
+
+
+# Forms a task may prescribe: a mixed number (`2\\frac14`, `2 1/4`), a fraction, a decimal.
+_MIXED_FORM_RE = re.compile(r"^-?\d+\s*\\[dt]?frac|^-?\d+\s+\d+\s*/\s*\d")
+_FRACTION_FORM_RE = re.compile(
+    r"^-?(?:\\[dt]?frac\s*\{\s*-?(\d+)\s*\}\s*\{\s*(\d+)\s*\}|\\[dt]?frac(\d)(\d)|"
+    r"(\d+)\s*/\s*(\d+))$")
+_DECIMAL_FORM_RE = re.compile(r"^-?\d*\.\d*(?:\\overline\s*\{?\d+\}?)?$")
+
+
+def prescribed_form_violation(pred_text: str, ref_text: str, ctx: Context) -> str | None:
+  """The form a task prescribes for a value already found equal: "as a mixed number" (not 7/2),
+  "as a common fraction" (not 1 3/4, not 1.75), "as a decimal" (not 7/4) are task_form_mismatch
+  in both modes; a fraction not in lowest terms is task_form_mismatch when the question asks for
+  lowest terms, and (MATH's answers being reduced) another form in strict mode when it asks for a
+  common fraction. Returns the reason ("task_form_mismatch", or "format_mismatch" for a form
+  only strict refuses), or None when the task prescribes nothing that the answer breaks."""
+  if not (ctx.mixed_number_task or ctx.common_fraction_task or ctx.decimal_task
+          or ctx.lowest_terms_task):
+    return None
+  pred_mixed = bool(_MIXED_FORM_RE.match(pred_text))
+  ref_mixed = bool(_MIXED_FORM_RE.match(ref_text))
+  pred_fraction = _FRACTION_FORM_RE.match(pred_text)
+  ref_fraction = bool(_FRACTION_FORM_RE.match(ref_text))
+  pred_decimal = bool(_DECIMAL_FORM_RE.match(pred_text))
+  ref_decimal = bool(_DECIMAL_FORM_RE.match(ref_text))
+  if ctx.mixed_number_task and ref_mixed and not pred_mixed:
+    return "task_form_mismatch"  # "as a mixed number": 7/2 is not 3 1/2.
+  if (ctx.common_fraction_task and not ctx.mixed_number_task and (pred_mixed or pred_decimal)
+      and not (ref_mixed or ref_decimal)):
+    return "task_form_mismatch"  # "as a common fraction": 2 1/4 and 2.25 are not 9/4.
+  if ctx.decimal_task and (pred_fraction or pred_mixed) and not (ref_fraction or ref_mixed):
+    return "task_form_mismatch"  # "as a decimal": 3/8 is not 0.375.
+  if pred_fraction and pred_text != ref_text:
+    numerator, denominator = (int(g) for g in pred_fraction.groups() if g is not None)
+    if math.gcd(numerator, denominator) > 1 or denominator == 1:
+      if ctx.lowest_terms_task:
+        return "task_form_mismatch"  # "in lowest terms": 6/8 is not 3/4.
+      if ctx.common_fraction_task and ref_fraction:
+        return "format_mismatch"  # Not reduced: strict wants MATH's reduced common fraction.
+  return None

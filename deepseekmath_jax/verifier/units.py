@@ -4,10 +4,11 @@ The official evaluation deletes a trailing `\\text{...}` unit and compares the b
 `25 m` equals 25 km (../shared/reference/paper_spec.md §5.5 step 4). Here a recognized unit keeps
 its dimension and an exact factor to a base unit (metre, gram, second, dollar, degree, cubic
 metre for volumes), so the same quantity in another unit can be accepted and a unit that changes
-the quantity is caught. Words that are not units ("5 apples", "12 ways") are count nouns: they
-are stripped and carry no meaning. A hand-written table is enough here; pint and similar
-libraries would add a dependency for the couple of dozen units that grade-school and
-competition answers use.
+the quantity is caught. Rates (`km/h`, `m/s^2`, `mph`, `miles per hour`) are one unit whose
+dimension and factor are the quotient of their parts' (60 km/h = 50/3 m/s). Words that are not
+units ("5 apples", "12 ways") are count nouns: they are stripped and carry no meaning. A
+hand-written table is enough here; pint and similar libraries would add a dependency for the
+couple of dozen units that grade-school and competition answers use.
 """
 
 from __future__ import annotations
@@ -52,19 +53,56 @@ _UNITS = {
 # Single letters are units only inside \text{...}: a bare "5 m" may be a product.
 _SINGLE_LETTER = {"m", "g", "s", "h", "l"}
 
+_RATE_TAIL = r"(?:\s*/\s*[A-Za-z]{1,12}(?:\s*\^\s*\{?\s*[23]\s*\}?)?)?"
 _BRACED_UNIT_RE = re.compile(
     r"^(?P<value>.*?)\s*(?P<cmd>\\(?:text|mbox|textrm|textnormal|mathrm))?\s*\{\s*"
-    r"(?P<word>[A-Za-z][A-Za-z .]*?)\s*\}\s*(?P<pow>\^\s*\{?\s*[23]\s*\}?)?$")
+    r"(?P<word>[A-Za-z][A-Za-z .]*?" + _RATE_TAIL + r")\s*\}\s*(?P<pow>\^\s*\{?\s*[23]\s*\}?)?$")
 _PLAIN_UNIT_RE = re.compile(
-    r"^(?P<value>.*?[\d}.)])\s+(?P<word>[A-Za-z]{2,}\.?(?: [A-Za-z]{2,}\.?){0,2}|[mgshL])\s*"
-    r"(?P<pow>\^\s*\{?\s*[23]\s*\}?)?$")
+    r"^(?P<value>.*?[\d}.)])\s+(?P<word>[A-Za-z]{2,}\.?(?: [A-Za-z]{2,}\.?){0,2}|[mgshL]|"
+    r"[A-Za-z]{1,6}/[A-Za-z]{1,6}(?:\^\{?[23]\}?)?)\s*(?P<pow>\^\s*\{?\s*[23]\s*\}?)?$")
+# `\\text{km}/\\text{h}`: a rate written as two text groups.
+_SPLIT_RATE_RE = re.compile(r"\}\s*/\s*\\(?:text|mbox|textrm|mathrm)\s*\{\s*")
 _ATTACHED_UNIT_RE = re.compile(
     r"^(?P<value>[-+]?\d[\d.]*)(?P<word>[A-Za-z]{2,})(?P<pow>\^\s*\{?\s*[23]\s*\}?)?$")
 
 
+# Rates: `km/h`, `km/hr`, `m/s^2`, `miles per hour`, `mph`. A rate is one canonical unit
+# "numerator/denominator" whose dimension is "length/time" (or "length/time^2", "money/time",
+# ...), so 60 km/h and 50/3 m/s are one quantity, converted exactly like any other unit.
+_RATE_ALIASES = {"mph": "mi/h", "kph": "km/h", "kmph": "km/h", "kmh": "km/h"}
+_RATE_SPLIT_RE = re.compile(r"\s*/\s*|\s+per\s+|\s+an?\s+(?=hour|second|minute|day|week|year)")
+_RATE_PART_RE = re.compile(
+    r"^(?P<word>[A-Za-z][A-Za-z .]*?)\s*(?:\^\s*\{?\s*(?P<pow>[23])\s*\}?)?$")
+
+
+def _canonical_rate(word: str, power: int) -> str | None:
+  """`km/h`, `m/s^2`, `miles per hour` -> 'km/h', 'm/s^2', 'mi/h'; a power written after the
+  whole unit (`\\text{m/s}^2`) belongs to its denominator. None when either part is unknown."""
+  parts = _RATE_SPLIT_RE.split(word.strip(), maxsplit=1)
+  if len(parts) != 2:
+    return None
+  names = []
+  for index, part in enumerate(parts):
+    match = _RATE_PART_RE.match(part.strip())
+    if match is None:
+      return None
+    part_power = int(match.group("pow") or 1)
+    if index == 1 and power > 1:
+      part_power = power
+    name = _canonical(match.group("word"), 1)
+    if name is None or "/" in name:
+      return None
+    names.append(name if part_power == 1 else f"{name}^{part_power}")
+  return "/".join(names)
+
+
 def _canonical(word: str, power: int) -> str | None:
-  """Maps a unit phrase to a canonical unit name like 'cm^2', or None when unknown."""
+  """Maps a unit phrase to a canonical unit name like 'cm^2' or 'km/h', or None when unknown."""
   word = word.strip().rstrip(".").lower()
+  if word in _RATE_ALIASES:
+    return _RATE_ALIASES[word] if power == 1 else None
+  if "/" in word or " per " in word or re.search(r"\s(?:an?)\s", word):
+    return _canonical_rate(word, power)
   for prefix, exponent in (("square ", 2), ("sq ", 2), ("sq. ", 2), ("cubic ", 3), ("cu ", 3)):
     if word.startswith(prefix):
       word, power = word[len(prefix):].strip(), exponent
@@ -97,6 +135,8 @@ def split_trailing_unit(text: str) -> tuple[str, str]:
     unit = "dollar"
   if text.endswith("\u00b0"):
     return text[:-1].strip(), "degree"
+  if "/" in text and "}" in text:
+    text = _SPLIT_RATE_RE.sub("/", text)
   match = _BRACED_UNIT_RE.match(text)
   if match and match.group("value").strip():
     word = match.group("word")
@@ -118,7 +158,8 @@ def split_trailing_unit(text: str) -> tuple[str, str]:
     value = match.group("value").strip()
     if name is not None and (len(word) >= 2 or re.fullmatch(r"[-+]?[\d.]+", value)):
       return value, name
-    if len(word) >= 3 and re.fullmatch(r"[-+]?[\d.,/]+|\\frac\{\d+\}\{\d+\}", value):
+    if len(word) >= 3 and "/" not in word and re.fullmatch(
+        r"[-+]?[\d.,/]+|\\frac\{\d+\}\{\d+\}", value):
       return value, unit  # "5 apples": a count noun.
   return text, unit
 
@@ -153,7 +194,10 @@ def compound_quantity(text: str) -> tuple[Fraction, str] | None:
 
 
 def dimension(unit: str) -> str:
-  """The dimension of a canonical unit: 'length', 'length^2', 'money', ..."""
+  """The dimension of a canonical unit: 'length', 'length^2', 'money', 'length/time', ..."""
+  if "/" in unit:
+    numerator, _, denominator = unit.partition("/")
+    return f"{dimension(numerator)}/{dimension(denominator)}"
   name, _, power = unit.partition("^")
   dim = _UNITS[name][0]
   return f"{dim}^{power}" if power else dim
@@ -161,6 +205,9 @@ def dimension(unit: str) -> str:
 
 def to_base(value: Fraction, unit: str) -> Fraction:
   """Converts an exact value in `unit` to the dimension's base unit."""
+  if "/" in unit:
+    numerator, _, denominator = unit.partition("/")
+    return to_base(value, numerator) / to_base(Fraction(1), denominator)
   name, _, power = unit.partition("^")
   factor = _UNITS[name][1]
   return value * factor ** (int(power) if power else 1)
@@ -175,9 +222,19 @@ _MENTION_RE = re.compile(r"\b(?:square |cubic )?(?:" + "|".join(_PROSE_UNITS) + 
 _TEXT_UNIT_RE = re.compile(r"\\(?:text|mbox|mathrm)\{\s*([A-Za-z]+)\s*\}")
 
 
+_MENTIONED_RATE_RE = re.compile(
+    r"\b(?:mph|kph|km/h|km/hr|m/s|ft/s|mi/h|[a-z]+ per (?:hour|second|minute|day))\b",
+    re.IGNORECASE)
+
+
 def mentioned_units(question: str) -> set[str]:
   """Canonical units named in a question (for 'How many meters...' style questions)."""
   found = set()
+  if "/" in question or "per" in question or "ph" in question:
+    for phrase in _MENTIONED_RATE_RE.findall(question):
+      name = _canonical(phrase, 1)
+      if name is not None:
+        found.add(name)
   for word in _MENTION_RE.findall(question):
     name = _canonical(word, 1)
     if name is not None:
