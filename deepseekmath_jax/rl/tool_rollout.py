@@ -33,11 +33,19 @@ The token budget T covers model and tool-output tokens together; a row that reac
 truncated (an output block is cut at the budget too). Keys: round r samples with
 `fold_in(rng, r)`, so a call is reproducible; unlike the plain sampler, a row's later rounds
 depend on which other rows are still active.
+
+Several processes (a multi-host job): every process samples the same global rollouts (the
+sampler gathers all rows to every host) and runs this loop on them, so each must append the
+same output blocks. The programs run on process 0 only, in its sandbox (the others pass
+`sandbox=None`): untrusted code runs on one host, and a deadline that expires on one host and
+not on another cannot split the rollouts. `run_programs` broadcasts process 0's results
+(`broadcast_one_to_all`, fixed-shape arrays: the JSON's byte length, then the padded bytes).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -130,21 +138,68 @@ def _closing_index(decode, context: list[int], segment: list[int]) -> int | None
   return lo
 
 
+def _results_to_bytes(results: Sequence[ToolResult]) -> bytes:
+  return json.dumps([dataclasses.asdict(r) for r in results]).encode()
+
+
+def _results_from_bytes(data: bytes) -> list[ToolResult]:
+  return [ToolResult(**fields) for fields in json.loads(data.decode())]
+
+
+def run_programs(sandbox: Sandbox | None, codes: Sequence[str]) -> list[ToolResult]:
+  """The programs' results, the same on every process of the job.
+
+  One process: `sandbox.run_batch(codes)`. Several processes: process 0 runs the batch in
+  its sandbox and broadcasts the results; the other processes run nothing (their `sandbox`
+  is ignored, None is expected). Every process must make the same calls with the same
+  number of programs: in `generate_with_tools` the programs come from the rollouts, which
+  every process holds identically, so the calls (one per tool round) match.
+  """
+  codes = [str(c) for c in codes]
+  if jax.process_count() == 1:
+    if sandbox is None:
+      raise ValueError("run_programs: no sandbox to run the programs in")
+    return sandbox.run_batch(codes)
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  source = jax.process_index() == 0
+  if source:
+    if sandbox is None:
+      raise ValueError("run_programs: process 0 runs the programs and has no sandbox")
+    data = _results_to_bytes(sandbox.run_batch(codes))
+  else:
+    data = b""
+  # broadcast_one_to_all needs one shape on every process: the byte length goes first, then
+  # the bytes padded to a power of two (>= 4 KiB), so a few compiled broadcasts serve all.
+  size = int(multihost_utils.broadcast_one_to_all(np.asarray([len(data)], np.int32))[0])
+  buffer_U = np.zeros(max(4096, 1 << (size - 1).bit_length()), np.uint8)
+  buffer_U[:len(data)] = np.frombuffer(data, np.uint8)
+  buffer_U = multihost_utils.broadcast_one_to_all(buffer_U)
+  results = _results_from_bytes(buffer_U[:size].tobytes())
+  if len(results) != len(codes):
+    raise RuntimeError(f"run_programs: process {jax.process_index()} expected {len(codes)} "
+                       f"results and process 0 sent {len(results)}: the processes' rollouts "
+                       "diverged")
+  return results
+
+
 def generate_with_tools(model: nnx.Module, tokenizer: Any, prompts: Sequence[Sequence[int]], *,
                         num_samples: int, max_new_tokens: int, rng: jax.Array,
-                        sandbox: Sandbox, max_tool_calls: int, temperature: float = 1.0,
+                        sandbox: Sandbox | None, max_tool_calls: int, temperature: float = 1.0,
                         top_p: float = 1.0, top_k: int = 0, stop_strings: Sequence[str] = (),
                         max_prompt_len: int | None = None, mesh: Any = None,
                         rules: sharding.Rules = config_lib.AXIS_RULES) -> ToolSamples:
   """G tool-integrated completions per prompt (token ids, BOS included); see module docstring.
 
   Args beyond `sampler.generate`'s: `tokenizer` (decodes to find code blocks, encodes the
-  output blocks), `sandbox` (runs the programs), `max_tool_calls` (programs per completion;
-  0 is plain sampling), `stop_strings` (text that ends a completion; its token spellings
-  are the sampler's stop sequences).
+  output blocks), `sandbox` (runs the programs; with several processes only process 0's is
+  used, and the others may pass None: see `run_programs`), `max_tool_calls` (programs per
+  completion; 0 is plain sampling), `stop_strings` (text that ends a completion; its token
+  spellings are the sampler's stop sequences).
   """
   if max_tool_calls < 0:
     raise ValueError(f"max_tool_calls must be >= 0, got {max_tool_calls}")
+  if max_tool_calls and sandbox is None and jax.process_index() == 0:
+    raise ValueError("generate_with_tools: max_tool_calls > 0 needs a sandbox on process 0")
   from deepseekmath_jax.rl import rewards as rewards_lib  # pylint: disable=g-import-not-at-top
   decode = lambda ids: rewards_lib.decode_completion(tokenizer, ids)
   T = int(max_new_tokens)
@@ -198,7 +253,9 @@ def generate_with_tools(model: nnx.Module, tokenizer: Any, prompts: Sequence[Seq
   while True:
     calling = [r for r in rows if r.code is not None]
     if calling:
-      results = sandbox.run_batch([r.code for r in calling])
+      # `calling` is a function of the rollouts, the same on every process, so every
+      # process reaches this call in the same rounds with the same programs.
+      results = run_programs(sandbox, [r.code for r in calling])
       for row, result in zip(calling, results):
         row.code = None
         row.results.append(result)
@@ -252,7 +309,7 @@ def generate_with_tools(model: nnx.Module, tokenizer: Any, prompts: Sequence[Seq
 
 def generate_text_with_tools(model: nnx.Module, tokenizer: Any, prompts: Sequence[str], *,
                              num_samples: int, max_new_tokens: int, temperature: float = 1.0,
-                             sandbox: Sandbox, max_tool_calls: int,
+                             sandbox: Sandbox | None, max_tool_calls: int,
                              stop_strings: Sequence[str] = (), rng: jax.Array | None = None,
                              seed: int = 0, batch_size: int = 32,
                              max_prompt_len: int | None = None, top_p: float = 1.0,

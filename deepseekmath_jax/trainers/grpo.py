@@ -22,7 +22,8 @@ The loop, as in the paper's Algorithm 1 (iterative GRPO):
 With `config.grpo.tools.enabled` the rollouts are tool-integrated (rl/tool_rollout.py): the
 policy's ```python blocks run in a sandbox (deepseekmath_jax/tools) and their output blocks
 are appended; those output tokens are the environment's, so `model_token_mask` removes them
-from the loss mask (no loss, no KL, no token count).
+from the loss mask (no loss, no KL, no token count). With several processes only process 0
+has a sandbox; it runs the programs and broadcasts their results (tool_rollout.run_programs).
 
 One "step" is one exploration stage: B·G completions (config.batch_size) and μ·M optimizer
 updates. Checkpoints hold params, optimizer state, the reference params, the reward model, the
@@ -153,17 +154,25 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                      "(>= 1) when tools are enabled")
 
 
-def _make_sandbox(config: ml_collections.ConfigDict):
-  """The sandbox of tool-integrated rollouts (config.grpo.tools), or None when disabled."""
+def _tools_enabled(config: ml_collections.ConfigDict) -> bool:
   tools = config.grpo.get("tools")
-  if tools is None or not tools.enabled:
+  return tools is not None and bool(tools.enabled)
+
+
+def _make_sandbox(config: ml_collections.ConfigDict):
+  """The sandbox of tool-integrated rollouts (config.grpo.tools) on the process that runs the
+  programs; None when tools are disabled, and on every process but 0 of a multi-process run."""
+  if not _tools_enabled(config):
     return None
-  if jax.process_count() > 1:
-    # Each process would run the programs itself, and a deadline can expire on one host
-    # and not on another: the rollouts, which every process must share, would diverge.
-    raise NotImplementedError("config.grpo.tools.enabled with several processes: the tool "
-                              "rollouts are not yet shared across hosts; run one process")
+  if jax.process_index() != 0:
+    # Process 0 runs every program and broadcasts the results (tool_rollout.run_programs):
+    # untrusted code runs on one host only, and a deadline that expires on one host and not
+    # on another cannot make the rollouts, which every process shares, diverge.
+    logging.info("tool programs run on process 0; process %d receives their results",
+                 jax.process_index())
+    return None
   from deepseekmath_jax.tools import Sandbox  # pylint: disable=g-import-not-at-top
+  tools = config.grpo.tools
   return Sandbox(num_workers=int(tools.num_workers), timeout_s=float(tools.timeout_s),
                  memory_mb=int(tools.memory_mb), output_limit=int(tools.output_limit))
 
@@ -471,7 +480,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     model = nnx.merge(setup.graphdef, policy, setup.rest)
     t0 = time.perf_counter()
     rng = jax.random.fold_in(jax.random.fold_in(base_key, step), round_index)
-    if sandbox is not None:
+    if _tools_enabled(config):
       samples = tool_rollout.generate_with_tools(
           model, tokenizer, [q.prompt_ids for q in qs], num_samples=G, max_new_tokens=T,
           rng=rng, sandbox=sandbox, max_tool_calls=int(config.grpo.tools.max_tool_calls),
