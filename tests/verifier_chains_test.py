@@ -9,14 +9,8 @@ verdict); a verdict is a reason from REASONS ("correct" means accepted).
 import pytest
 
 from deepseekmath_jax.verifier import grade_batch
+from verifier_reasons import OK, WV, FM, UM, RM, VM, CM
 
-OK = "correct"
-WV = "wrong_value"
-FM = "format_mismatch"
-UM = "unit_mismatch"
-RM = "relation_mismatch"
-VM = "variable_mismatch"
-CM = "choice_mismatch"
 
 # `E0 = E1 = ... = En`: a computation (or a name) then its result is the result; a name on the
 # left makes it the relation `name = result`; `\approx` ends the exact part.

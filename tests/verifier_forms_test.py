@@ -19,13 +19,8 @@ import pytest
 
 from deepseekmath_jax.verifier import grade
 from deepseekmath_jax.verifier.extract import final_answer
+from verifier_reasons import OK, WV, FM, UM, CM, TF
 
-OK = "correct"
-WV = "wrong_value"
-FM = "format_mismatch"
-UM = "unit_mismatch"
-CM = "choice_mismatch"
-TF = "task_form_mismatch"
 
 SHAPES_Q = (r"How many sides does a hexagon have? $\textbf{(A)}\ 4 \qquad \textbf{(B)}\ 5 \qquad "
             r"\textbf{(C)}\ 6 \qquad \textbf{(D)}\ 7 \qquad \textbf{(E)}\ 8$")

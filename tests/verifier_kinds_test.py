@@ -8,16 +8,8 @@ import pytest
 
 from deepseekmath_jax.verifier import grade
 from deepseekmath_jax.verifier import grade_batch
+from verifier_reasons import OK, WV, FM, UM, NA, RM, VM, CM, TF
 
-OK = "correct"
-WV = "wrong_value"
-FM = "format_mismatch"
-UM = "unit_mismatch"
-NA = "no_answer"
-RM = "relation_mismatch"
-VM = "variable_mismatch"
-CM = "choice_mismatch"
-TF = "task_form_mismatch"
 
 RELATIONS = [
     (r"\boxed{t \geq 7}", "t >= 7", None, OK, OK),

@@ -13,17 +13,10 @@ import pathlib
 import pytest
 
 from deepseekmath_jax.verifier import grade_batch
+from verifier_reasons import OK, WV, FM, UM, NA, RM, CM, TF
 
 DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 _HAS_GSM8K = (DATA / "gsm8k" / "test.jsonl").exists()   # generated rows join the hand ones
-OK = "correct"
-WV = "wrong_value"
-FM = "format_mismatch"
-UM = "unit_mismatch"
-NA = "no_answer"
-RM = "relation_mismatch"
-CM = "choice_mismatch"
-TF = "task_form_mismatch"
 
 # (response, reference, question, relaxed, strict)
 HAND = [
