@@ -28,6 +28,7 @@ import json
 import pathlib
 import re
 import statistics
+import sys
 import time
 
 from absl import app
@@ -129,9 +130,14 @@ def run_math_verify(items: list[dict]) -> tuple[list[bool | None], list[float]]:
 def load_kind_rows() -> dict[str, list[tuple]]:
   """The hand-labelled answer-kind rows: {kind: [(response, reference, question, relaxed,
   strict)]}."""
-  spec = importlib.util.spec_from_file_location("verifier_kinds_rows", _KINDS_TABLE)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
+  tests_dir = str(_KINDS_TABLE.parent)   # it imports its sibling module verifier_reasons
+  sys.path.insert(0, tests_dir)
+  try:
+    spec = importlib.util.spec_from_file_location("verifier_kinds_rows", _KINDS_TABLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+  finally:
+    sys.path.remove(tests_dir)
   return module.TABLES
 
 
