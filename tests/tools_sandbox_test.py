@@ -109,14 +109,13 @@ def test_memory_bombs_hit_the_cap():
 
 
 def test_huge_outputs_are_cut(box):
-  start = time.monotonic()
   results = box.run_batch(["print('a' * 10 ** 7)", "while True:\n  print('spam')",
                            OS_GLOBALS + "while True:\n  g['sys'].stderr.write('e' * 1000)"])
+  # Stopped at the limit, not at the deadline (that would be "timeout"), however slow the machine.
   assert [r.status for r in results] == ["output_limit"] * 3
   assert results[0].stdout == "a" * 4096
   assert len(results[1].stdout) == 4096 and results[1].stdout.startswith("spam\n")
   assert len(results[2].stderr) == 4096
-  assert time.monotonic() - start < TIMEOUT_S   # stopped at the limit, not at the deadline
   block = code_blocks.format_output_block(results[0])
   assert block.endswith("\noutput limit exceeded\n```\n")
 
