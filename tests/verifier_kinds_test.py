@@ -39,7 +39,7 @@ RELATIONS = [
     (r"\boxed{(-\infty,3)\cup(3,\infty)}", r"x \neq 3", None, OK, FM),
     (r"\boxed{x > 2 \text{ and } x < 5}", "(2,5)", None, OK, FM),       # "and": both hold
     (r"\boxed{x > 2 \text{ or } x < 5}", "(2,5)", None, WV, WV),        # "or": that is R
-    (r"\boxed{x^2 < 4}", "(-2,2)", None, WV, WV),                      # not a solved answer
+    (r"\boxed{x^2 < 4}", "(-2,2)", None, OK, FM),                      # unsolved: strict refuses
     (r"\boxed{x > 0, x \neq 1}", r"(0,1)\cup(1,\infty)", None, OK, FM),  # overlapping: conditions
     (r"\boxed{x < -2, x > 2}", r"(-\infty,-2)\cup(2,\infty)", None, OK, FM),  # disjoint: a list
     (r"\boxed{[-3, 3]}", r"\{x : -3 \le x \le 3\}", None, OK, FM),     # set-builder notation

@@ -31,7 +31,8 @@ Semantics (DESIGN.md "Verifier semantics"):
 relaxed (default): the official evaluation's leniency with its bugs fixed.
   - numbers compare exactly in any form (fractions, decimals, repeating decimals, mixed numbers,
     separators, scientific notation, surds, powers); no tolerance makes 0.3333 equal 1/3 or
-    1112122 equal 1112112. Float noise (12+ significant digits within 1e-12) is accepted, and an
+    1112122 equal 1112112. A printed double (the reference's float64 or a neighbour rounded to
+    15+ significant digits: 0.3333333333333333 for 1/3) is accepted, and an
     exact form matching a rounded decimal reference (sqrt(2) vs 1.41) is accepted;
   - percent: X% = X/100; a bare 25 matches 25% when the reference or the question is about
     percent, never a plain number (50 is not 0.5);

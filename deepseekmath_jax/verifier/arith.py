@@ -20,6 +20,7 @@ Anything outside the subset (a variable, `\\sin`, `\\infty`) raises `NotNumeric`
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import math
 import re
 from fractions import Fraction
@@ -379,3 +380,38 @@ def decimal_places(text: str) -> int | None:
   if re.fullmatch(r"[-+]?\d+", text.strip()):
     return 0
   return None
+
+
+def _significant_digits(text: str) -> int:
+  return len(re.sub(r"^[-+0.]*", "", text).replace(".", ""))
+
+
+FLOAT_RENDERING_DIGITS = 15  # DBL_DIG: `%.15g` prints a double without noise
+
+
+def is_float_rendering(pred_text: str, pred_value: Fraction, ref_value: Fraction) -> bool:
+  """Whether a decimal is a float64 printout of the reference's value: it has n >= 15
+  significant digits and it is, digit for digit, a double rounded to n significant digits (round
+  half to even; n = 15 is `%.15g`, Python's repr gives 16-17), where the double is the one
+  nearest the reference's exact value or one of its two neighbours (one rounding of float
+  arithmetic: 0.1 + 0.2 prints 0.30000000000000004, the neighbour of 0.3's double). So
+  0.3333333333333333 and 0.333333333333333 are 1/3 printed; 0.333333333333 (12 digits) and
+  0.33333333333333 (14) are approximations written by hand and never pass, nor does a decimal
+  two doubles away. Only for a rational reference (a value float arithmetic computes up to
+  rounding): a decimal for an irrational one is an approximation whatever its length
+  (1.4142135623730951 is not sqrt 2).
+  """
+  digits = _significant_digits(pred_text)
+  if digits < FLOAT_RENDERING_DIGITS or digits > 800 or decimal_places(pred_text) is None:
+    return False
+  try:  # Fraction -> float is correctly rounded (integer true division).
+    ref_double = float(ref_value)
+  except OverflowError:
+    return False
+  if not math.isfinite(ref_double) or ref_double == 0:
+    return False
+  rounding = decimal.Context(prec=digits, rounding=decimal.ROUND_HALF_EVEN)
+  return any(
+      Fraction(rounding.plus(decimal.Decimal(double))) == pred_value
+      for double in (ref_double, math.nextafter(ref_double, math.inf),
+                     math.nextafter(ref_double, -math.inf)))

@@ -8,8 +8,10 @@ multisets), scalars by value. Scalar comparison runs cheapest first:
 2. exact rational arithmetic (`arith.py`, `fractions.Fraction`): integers, decimals, fractions,
    mixed numbers, scientific notation, percent, unit conversion. No tolerance makes an
    approximation equal an exact value (0.3333 is not 1/3, 1112122 is not 1112112); the only
-   tolerances are float noise (a 12+ significant-digit decimal within 1e-12) and, in relaxed mode,
-   a rounded decimal reference matched by an exact form that rounds to it (sqrt(2) vs 1.41),
+   tolerances are a printed double (`arith.is_float_rendering`: the reference's float64, or a
+   neighbour, rounded to 15 or more significant digits: 0.3333333333333333 for 1/3) and, in
+   relaxed mode, a rounded decimal reference matched by an exact form that rounds to it (sqrt(2)
+   vs 1.41),
    unless the question asks for the rounding (then the exact form is task_form_mismatch);
 3. a float evaluation that can only *reject* (values far apart);
 4. sympy (`symbolic.py`), only when a `symbolic` comparator is supplied: that happens inside the
@@ -110,8 +112,12 @@ def compare(pred: Node, ref: Node, ctx: Context) -> Outcome:
 
   # Sets of reals in any notation: relations, intervals, unions, words (relations.py).
   if relations.is_set_like(pred) or relations.is_set_like(ref):
-    pred_region, ref_region = relations.region_of(pred), relations.region_of(ref)
+    pred_region, ref_region = _region(pred, ctx), _region(ref, ctx)
     if pred_region is not None and ref_region is not None:
+      if _NEEDS_SOLVER in (pred_region, ref_region):
+        return _UNDECIDED  # A polynomial or rational inequality: sympy solves it in a worker.
+      if pred_region.form == relations.UNSOLVED and _restates_relation(pred, ctx):
+        return _WRONG  # `x^2 < 4` for "Solve $x^2 < 4$": the question, not its solution.
       return relations.compare_regions(pred_region, ref_region,
                                        lambda a, b: compare(a, b, ctx), Outcome)
 
@@ -174,6 +180,22 @@ def compare(pred: Node, ref: Node, ctx: Context) -> Outcome:
   if pred.kind == "scalar" and ref.kind == "scalar":
     return compare_scalars(pred, ref, ctx)
   return _WRONG
+
+
+_NEEDS_SOLVER = "needs solver"
+
+
+def _region(node: Node, ctx: Context) -> relations.Region | str | None:
+  """The node's set of reals; _NEEDS_SOLVER when only the worker's solver can tell it."""
+  try:
+    return relations.region_of(node, solve=ctx.solve_relation)
+  except relations.NeedsSolver:
+    return _NEEDS_SOLVER
+
+
+def _restates_relation(pred: Node, ctx: Context) -> bool:
+  """Whether an unsolved relation is one the question states (parsed the same way)."""
+  return any(_option_node(segment) == pred for segment in ctx.question_segments)
 
 
 def _dedupe(items: tuple[Node, ...]) -> list[Node]:
@@ -691,10 +713,6 @@ def _compare_scalar_values(pred: Node, ref: Node, ctx: Context) -> Outcome:
   return best or _WRONG
 
 
-def _significant_digits(text: str) -> int:
-  return len(re.sub(r"^[-+0.]*", "", text).replace(".", ""))
-
-
 def compare_values(pred_text: str, ref_text: str, pred_scale: Fraction, ref_scale: Fraction,
                    ctx: Context) -> Outcome:
   """Compares pred_text * pred_scale with ref_text * ref_scale."""
@@ -766,9 +784,8 @@ def _compare_numbers(pred_text: str, ref_text: str, pred_value: arith.Value,
     pred_exact, ref_exact = pred_value.exact * pred_scale, ref_value.exact * ref_scale
     if pred_exact == ref_exact:
       return _EQUAL
-    if (_significant_digits(pred_text) >= 12 and arith.decimal_places(pred_text) is not None
-        and abs(pred_exact - ref_exact) <= abs(ref_exact) * Fraction(1, 10**12)):
-      return _EQUAL  # Float noise: 0.30000000000000004 for 0.3.
+    if arith.is_float_rendering(pred_text, pred_exact, ref_exact):
+      return _EQUAL  # A printed double: 0.3333333333333333 for 1/3, 0.30000000000000004 for 0.3.
     return rounding_outcome(pred_text, ref_text, pred_approx, ref_approx, ctx) or _WRONG
   scale = max(1.0, abs(pred_approx), abs(ref_approx))
   if abs(pred_approx - ref_approx) > 1e-9 * scale:

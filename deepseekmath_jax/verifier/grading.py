@@ -91,7 +91,8 @@ def _parse(answer: str) -> normalize.Node:
 
 
 def _judge(pred_answer: str, ref_answer: str, strict: bool, question: str | None,
-           symbolic_fn: equivalence.SymbolicFn | None) -> equivalence.Outcome:
+           symbolic_fn: equivalence.SymbolicFn | None,
+           solve_relation: Any = None) -> equivalence.Outcome:
   """Compares two extracted answers (the pure function behind grading)."""
   try:
     ref_node = _parse(ref_answer)
@@ -106,7 +107,7 @@ def _judge(pred_answer: str, ref_answer: str, strict: bool, question: str | None
         normalize.clean(ref_answer))
     return equivalence.Outcome(equivalence.EQUAL) if same else equivalence.Outcome(
         equivalence.UNEQUAL, "wrong_value")
-  ctx = equivalence.make_context(question, strict, symbolic_fn)
+  ctx = equivalence.make_context(question, strict, symbolic_fn, solve_relation)
   try:
     return equivalence.compare(pred_node, ref_node, ctx)
   except RecursionError:
@@ -117,7 +118,8 @@ def judge_symbolic(pred_answer: str, ref_answer: str, strict: bool,
                    question: str | None) -> tuple[str, str]:
   """Worker-side judgement with sympy enabled; returns (status, reason)."""
   from deepseekmath_jax.verifier import symbolic  # pylint: disable=g-import-not-at-top
-  outcome = _judge(pred_answer, ref_answer, strict, question, symbolic.compare)
+  outcome = _judge(pred_answer, ref_answer, strict, question, symbolic.compare,
+                   symbolic.solve_relation)
   if outcome.status == equivalence.UNDECIDED:
     return equivalence.UNEQUAL, "wrong_value"
   return outcome.status, outcome.reason

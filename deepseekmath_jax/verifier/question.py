@@ -90,15 +90,19 @@ class Context:
   question_units: frozenset[str] = frozenset()
   options: tuple[tuple[str, str], ...] = ()
   symbolic: Callable[..., Any] | None = None  # equivalence.SymbolicFn, used in the workers
+  solve_relation: Callable[..., Any] | None = None  # relations.Solver, used in the workers
 
 
 def make_context(question: str | None, strict: bool,
-                 symbolic: Callable[..., Any] | None = None) -> Context:
+                 symbolic: Callable[..., Any] | None = None,
+                 solve_relation: Callable[..., Any] | None = None) -> Context:
   """Reads the question for kind hints (DESIGN.md: `question` may decide the answer's kind)."""
   if not question:
-    return Context(strict=strict, symbolic=symbolic)
+    return Context(strict=strict, symbolic=symbolic, solve_relation=solve_relation)
   context = question_context(question, strict)
-  return dataclasses.replace(context, symbolic=symbolic) if symbolic is not None else context
+  if symbolic is None and solve_relation is None:
+    return context
+  return dataclasses.replace(context, symbolic=symbolic, solve_relation=solve_relation)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -8,17 +8,23 @@ solution", "all real numbers"). `region_of` turns each into a `Region`: disjoint
 with their endpoints as answer nodes, so that two descriptions of one set compare equal whatever
 the notation, and `compare_regions` decides:
 
-- same set, same form (relation / interval notation / words): equal in both modes;
+- same set, same form (solved relation / unsolved relation / interval notation / words): equal
+  in both modes;
 - same set, another form: relaxed only (`format_mismatch` in strict);
 - relations whose variables differ (`y < 2` vs `x < 2`): `variable_mismatch`, in both modes;
 - another set with the same boundary points (`x < 3` vs `x \le 3`, `x > 3` vs `x < 3`):
   `relation_mismatch`; another set otherwise: `wrong_value`.
 
 Linear relations are solved exactly (`fractions.Fraction`, through `arith`): the side holding the
-variable is evaluated at a few points to read its slope and intercept, and a side that is not
-linear (checked at five points) leaves the answer to the structural comparison. Nothing here
-calls sympy; endpoints that need algebra (`\sqrt{2}` vs `\sqrt{8}/2`) are compared by the
-caller's comparator, which may send them to a worker.
+variable is evaluated at a few points to read its slope and intercept. A relation that is not
+linear (checked at five points) but has polynomial or rational sides in one variable, within cheap
+caps (MAX_SOLVER_CHARS, integer powers up to MAX_SOLVER_DEGREE, no long numbers), is solved by the
+caller's `solve` (`symbolic.solve_relation`: sympy, inside the workers, under the deadline); with
+no solver `region_of` raises NeedsSolver so that the caller defers the item to a worker. Such a
+relation (`x^2 < 4`) is the UNSOLVED form: strict mode tells it from a solved one (`-2 < x < 2`).
+Outside the caps the answer is left to the structural comparison. Nothing here calls sympy;
+endpoints that need algebra (`\sqrt{2}` vs `\sqrt{8}/2`) are compared by the caller's
+comparator, which may send them to a worker.
 """
 
 from __future__ import annotations
@@ -34,8 +40,13 @@ from deepseekmath_jax.verifier import normalize
 from deepseekmath_jax.verifier.normalize import Node
 
 RELATION = "relation"
+UNSOLVED = "unsolved relation"  # a polynomial/rational relation, solved by `solve` (sympy)
 INTERVALS = "intervals"
 WORDS = "words"
+
+# A solver of one non-linear relation `lhs op rhs` in `variable` (symbolic.solve_relation, inside
+# the workers): its pieces, or None when it cannot be solved exactly within the caps.
+Solver = Callable[[str, str, str, str], "tuple[Piece, ...] | None"]
 
 _EMPTY_WORDS_RE = re.compile(
     r"^(?:there (?:are|is) )?(?:no (?:real )?(?:solutions?|roots?|values?|numbers?|such \w+)"
@@ -83,7 +94,23 @@ class _NotRegion(ValueError):
   pass
 
 
-def _bound_of_fraction(value: Fraction) -> Bound:
+class NeedsSolver(Exception):
+  """A non-linear relation within the solver's caps, met where no solver is supplied: only a
+  worker (sympy, under a deadline) can tell its set."""
+
+
+# Cheap caps checked before any solving, so that hostile input never reaches sympy: short sides
+# made of numbers, one variable, + - * / ^, \frac, |...| and brackets, with small integer powers
+# (symbolic.solve_relation then checks degree <= 4 and coefficient sizes exactly).
+MAX_SOLVER_CHARS = 120
+MAX_SOLVER_DEGREE = 4
+_SOLVER_TOKEN_RE = re.compile(
+    r"\\(?:[dt]?frac|cdot|times|left|right)|[0-9.+\-*/^(){}| ]|[a-zA-Z]")
+_POWER_RE = re.compile(r"\^\s*(?:\{\s*(\d{1,3})\s*\}|(\d))")
+_LONG_NUMBER_RE = re.compile(r"\d{13,}")
+
+
+def bound_of_fraction(value: Fraction) -> Bound:
   text = str(value.numerator) if value.denominator == 1 else (
       f"\\frac{{{value.numerator}}}{{{value.denominator}}}")
   if value < 0 and value.denominator != 1:
@@ -110,7 +137,7 @@ def _negate(bound: Bound) -> Bound:
   if bound.node is None:
     return _PLUS_INFINITY if bound.approx < 0 else _MINUS_INFINITY
   if bound.exact is not None:
-    return _bound_of_fraction(-bound.exact)
+    return bound_of_fraction(-bound.exact)
   return Bound(Node("scalar", text=f"-({bound.node.text})"), None, -bound.approx)
 
 
@@ -187,11 +214,44 @@ def _solve_text(text: str, op: str, bound: Bound, variable: str) -> tuple[Piece,
   if linear is None or linear[0] == 0:
     raise _NotRegion("not linear in the variable")
   slope, intercept = linear
-  root = _bound_of_fraction((bound.exact - intercept) / slope)
+  root = bound_of_fraction((bound.exact - intercept) / slope)
   op = op if slope > 0 else _FLIP[op]
   if op == "=":
     return (Piece(root, root, True, True),)
   return _half_line(op, root)
+
+
+def _within_solver_caps(text: str, variable: str) -> bool:
+  """Whether a side may go to the solver: short, only numbers, the variable, arithmetic,
+  fractions, absolute values and integer powers up to MAX_SOLVER_DEGREE."""
+  if len(text) > MAX_SOLVER_CHARS or _LONG_NUMBER_RE.search(text):
+    return False
+  if _SOLVER_TOKEN_RE.sub("", text):
+    return False  # Another command or symbol (\sqrt, \sin, \pi, a comma).
+  if set(re.findall(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", " ", text))) - {variable}:
+    return False
+  powers = _POWER_RE.findall(text)
+  return len(powers) == text.count("^") and all(
+      int(braced or bare) <= MAX_SOLVER_DEGREE for braced, bare in powers)
+
+
+def _solve_nonlinear(left: Node, op: str, right: Node, variable: str,
+                     solve: Solver | None) -> tuple[Piece, ...]:
+  r"""{v : left(v) op right(v)} for polynomial or rational sides (`x^2 - 5x + 6 \ge 0`,
+  `\frac{x-1}{x+2} > 0`, `|x^2 - 1| < 3`, `x^2 > x`), by the solver."""
+  if op not in ("<", "<=", ">", ">=", "!="):
+    raise _NotRegion("only inequalities are solved")
+  for side in (left, right):
+    if side.kind != "scalar" or side.unit or side.percent or side.base:
+      raise _NotRegion("side is not an expression")
+    if not _within_solver_caps(side.text, variable):
+      raise _NotRegion("side outside the solver's caps")
+  if solve is None:
+    raise NeedsSolver(f"{left.text} {op} {right.text}")
+  pieces = solve(left.text, op, right.text, variable)
+  if pieces is None:
+    raise _NotRegion("the solver gave no exact set")
+  return union(pieces)
 
 
 def _variable_of(node: Node) -> str:
@@ -211,8 +271,9 @@ def _bound_or_none(node: Node) -> Bound | None:
     return None
 
 
-def _relation_pieces(node: Node) -> tuple[tuple[Piece, ...], str]:
-  """Pieces of an 'ineq' node (one or two operators) or an 'eq' naming a variable."""
+def _relation_pieces(node: Node, solve: Solver | None) -> tuple[tuple[Piece, ...], str, str]:
+  """Pieces of an 'ineq' node (one or two operators) or an 'eq' naming a variable, its variable,
+  and its form: RELATION when every part is linear, UNSOLVED when one needed the solver."""
   if node.kind == "eq":
     if len(node.items) != 2 or not normalize.is_simple_variable(node.items[0]):
       raise _NotRegion("not a point")
@@ -220,21 +281,25 @@ def _relation_pieces(node: Node) -> tuple[tuple[Piece, ...], str]:
     bound = _bound(node.items[1])
     if bound.node is None:
       raise _NotRegion("infinite point")
-    return (Piece(bound, bound, True, True),), variable
+    return (Piece(bound, bound, True, True),), variable, RELATION
   variable = _variable_of(node)
   ops = node.brackets.split()
   items = node.items
   pieces = None
+  form = RELATION
   for index, op in enumerate(ops):
     left, right = items[index], items[index + 1]
-    if _bound_or_none(left) is None and _bound_or_none(right) is not None:
-      part = _solve(left, op, right, variable)
-    elif _bound_or_none(right) is None and _bound_or_none(left) is not None:
-      part = _solve(right, _FLIP[op], left, variable)
-    else:
-      raise _NotRegion("each relation needs one side free of the variable")
+    try:
+      if _bound_or_none(left) is None and _bound_or_none(right) is not None:
+        part = _solve(left, op, right, variable)
+      elif _bound_or_none(right) is None and _bound_or_none(left) is not None:
+        part = _solve(right, _FLIP[op], left, variable)
+      else:
+        raise _NotRegion("each relation needs one side free of the variable")
+    except _NotRegion:
+      part, form = _solve_nonlinear(left, op, right, variable, solve), UNSOLVED
     pieces = part if pieces is None else intersect(pieces, part)
-  return union(pieces or ()), variable
+  return union(pieces or ()), variable, form
 
 
 _EXCEPT_RE = re.compile(r"^(?:all |any )?real numbers? (?:x )?(?:except|but|other than|excluding) "
@@ -284,10 +349,11 @@ def is_set_like(node: Node) -> bool:
   return False
 
 
-def region_of(node: Node, depth: int = 0) -> Region | None:
-  """The set of reals a node describes, or None when it describes none (or not readably)."""
+def region_of(node: Node, depth: int = 0, solve: Solver | None = None) -> Region | None:
+  """The set of reals a node describes, or None when it describes none (or not readably).
+  Raises NeedsSolver for a non-linear relation within the caps when `solve` is None."""
   try:
-    region = _region(node, depth)
+    region = _region(node, depth, solve)
   except (_NotRegion, arith.TooLarge, ZeroDivisionError, RecursionError):
     return None
   if node.variable:  # `x \in [-2, 7]`: set notation, about the variable x.
@@ -295,7 +361,7 @@ def region_of(node: Node, depth: int = 0) -> Region | None:
   return region
 
 
-def _region(node: Node, depth: int) -> Region:
+def _region(node: Node, depth: int, solve: Solver | None) -> Region:
   if depth > 4:
     raise _NotRegion("too deep")
   words = _words(node)
@@ -317,14 +383,16 @@ def _region(node: Node, depth: int) -> Region:
     return Region(union((Piece(low, high, node.brackets[0] == "[" and low.node is not None,
                                node.brackets[1] == "]" and high.node is not None),)), INTERVALS)
   if node.kind in ("ineq", "eq"):
-    pieces, variable = _relation_pieces(node)
-    return Region(pieces, RELATION, variable)
+    pieces, variable, form = _relation_pieces(node, solve)
+    return Region(pieces, form, variable)
   if node.kind in ("union", "list"):
-    regions = [_region(item, depth + 1) for item in node.items]
+    regions = [_region(item, depth + 1, solve) for item in node.items]
     variables = {r.variable for r in regions if r.variable}
     if len(variables) > 1:
       raise _NotRegion("several variables")
     forms = {r.form for r in regions}
+    if forms == {RELATION, UNSOLVED}:
+      forms = {UNSOLVED}
     form = forms.pop() if len(forms) == 1 else INTERVALS
     if node.kind == "list" and (node.text == "and" or (node.text != "or" and _overlapping(regions))):
       # `x > 2 and x < 5`; `x > 0, x \neq 1`: a list of solutions never overlaps, so a
@@ -336,7 +404,8 @@ def _region(node: Node, depth: int) -> Region:
       pieces = union(tuple(p for r in regions for p in r.pieces))
     return Region(pieces, form, variables.pop() if variables else "")
   if node.kind == "diff" and len(node.items) == 2:
-    left, right = _region(node.items[0], depth + 1), _region(node.items[1], depth + 1)
+    left = _region(node.items[0], depth + 1, solve)
+    right = _region(node.items[1], depth + 1, solve)
     return Region(difference(left.pieces, right.pieces), INTERVALS)
   raise _NotRegion(f"not a set: {node.kind}")
 

@@ -16,6 +16,7 @@ Equality is decided by value, not by `simplify`, which is slow and incomplete:
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from fractions import Fraction
@@ -27,6 +28,8 @@ from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 from deepseekmath_jax.verifier import arith
 from deepseekmath_jax.verifier import equivalence
 from deepseekmath_jax.verifier import labels
+from deepseekmath_jax.verifier import normalize
+from deepseekmath_jax.verifier import relations
 from deepseekmath_jax.verifier.equivalence import Context
 from deepseekmath_jax.verifier.equivalence import Outcome
 
@@ -261,6 +264,114 @@ def compare(pred_text: str, ref_text: str, pred_scale: Fraction, ref_scale: Frac
   if same:
     return Outcome(status_if_equal, reason_if_equal if status_if_equal != "equal" else "")
   return Outcome(equivalence.UNEQUAL, "wrong_value")
+
+
+_MAX_COEFFICIENT = 10**12
+_RELATIONS = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge, "!=": sympy.Ne}
+
+
+def _degree_bound(expr: sympy.Expr) -> float:
+  """An upper bound on the degree of any numerator or denominator `expr` can produce, read from
+  the tree as written (nothing expanded: `((x^4)^4)^4` must not become a dense polynomial)."""
+  if expr.is_Number:
+    return 0
+  if expr.is_Symbol:
+    return 1
+  if isinstance(expr, (sympy.Add, sympy.Mul)):
+    return sum(_degree_bound(arg) for arg in expr.args)
+  if isinstance(expr, sympy.Abs):
+    return _degree_bound(expr.args[0])
+  if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and abs(expr.exp) <= 64:
+    return abs(int(expr.exp)) * _degree_bound(expr.base)
+  return math.inf
+
+
+def _within_degree(expr: sympy.Expr, variable: sympy.Symbol) -> bool:
+  """A rational function of `variable` (absolute values read as their arguments) whose
+  numerator and denominator have degree <= relations.MAX_SOLVER_DEGREE and coefficients of at
+  most 12 digits."""
+  if _degree_bound(expr) > 4 * relations.MAX_SOLVER_DEGREE:
+    return False
+  plain = expr.replace(sympy.Abs, lambda arg: arg)
+  if plain.free_symbols != {variable} or not plain.is_rational_function(variable):
+    return False
+  for part in sympy.fraction(sympy.cancel(sympy.together(plain))):
+    poly = sympy.Poly(part, variable)
+    if poly.degree() > relations.MAX_SOLVER_DEGREE:
+      return False
+    for coefficient in poly.all_coeffs():
+      if not coefficient.is_Rational or max(abs(coefficient.p), coefficient.q) > _MAX_COEFFICIENT:
+        return False
+  return True
+
+
+def _endpoint(value: sympy.Expr) -> relations.Bound | None:
+  """A set's endpoint as a Bound whose node re-parses to the same number (None otherwise: a
+  root sympy can only write as CRootOf cannot be compared as LaTeX)."""
+  if value in (sympy.oo, -sympy.oo):
+    return relations.Bound(None, None, float(value))
+  if value.is_Rational:
+    return relations.bound_of_fraction(Fraction(int(value.p), int(value.q)))
+  if not value.is_real:
+    return None
+  text = sympy.latex(value)
+  try:
+    node = normalize.parse_answer(normalize.clean(text))
+    reparsed = parse(node.text)
+  except (normalize.ParseError, SymbolicParseError):
+    return None
+  if node.kind != "scalar" or _constant_equal(reparsed - value, value) is not True:
+    return None
+  return relations.Bound(node, None, float(value.evalf(30)))
+
+
+def _pieces_of_set(solution: sympy.Set) -> list[relations.Piece] | None:
+  if solution == sympy.S.EmptySet:
+    return []
+  if solution == sympy.S.Reals:
+    return [relations.Piece(relations.Bound(None, None, -math.inf),
+                            relations.Bound(None, None, math.inf), False, False)]
+  if isinstance(solution, sympy.Union):
+    pieces = []
+    for part in solution.args:
+      part_pieces = _pieces_of_set(part)
+      if part_pieces is None:
+        return None
+      pieces += part_pieces
+    return pieces
+  if isinstance(solution, sympy.Interval):
+    low, high = _endpoint(solution.start), _endpoint(solution.end)
+    if low is None or high is None:
+      return None
+    return [relations.Piece(low, high, not solution.left_open and low.node is not None,
+                            not solution.right_open and high.node is not None)]
+  if isinstance(solution, sympy.FiniteSet):
+    points = [_endpoint(value) for value in solution.args]
+    if any(point is None or point.node is None for point in points):
+      return None
+    return [relations.Piece(point, point, True, True) for point in points]
+  return None  # A ConditionSet or another set sympy could not reduce to intervals.
+
+
+def solve_relation(lhs_text: str, op: str, rhs_text: str,
+                   variable: str) -> tuple[relations.Piece, ...] | None:
+  """The real solutions of `lhs op rhs` (polynomial or rational sides, absolute values allowed,
+  degree <= 4) as relations.Piece's, exactly (sympy's solve_univariate_inequality); None when
+  the relation is outside the caps or sympy cannot solve it exactly. Runs inside the workers."""
+  try:
+    lhs, rhs = parse(lhs_text), parse(rhs_text)
+  except SymbolicParseError:
+    return None
+  real = sympy.Symbol(variable, real=True)
+  expr = (lhs - rhs).xreplace({sympy.Symbol(variable): real})
+  if not _within_degree(expr, real):
+    return None
+  try:
+    solution = sympy.solve_univariate_inequality(_RELATIONS[op](expr, 0), real, relational=False)
+  except (NotImplementedError, ValueError, TypeError):
+    return None
+  pieces = _pieces_of_set(solution)
+  return tuple(pieces) if pieces is not None else None
 
 
 def _rational(value: Fraction) -> sympy.Rational:
