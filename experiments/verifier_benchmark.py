@@ -130,7 +130,7 @@ def run_math_verify(items: list[dict]) -> tuple[list[bool | None], list[float]]:
 def load_kind_rows() -> dict[str, list[tuple]]:
   """The hand-labelled answer-kind rows: {kind: [(response, reference, question, relaxed,
   strict)]}."""
-  tests_dir = str(_KINDS_TABLE.parent)   # it imports its sibling module verifier_reasons
+  tests_dir = str(_KINDS_TABLE.parent)   # it imports its sibling module verifier_rows
   sys.path.insert(0, tests_dir)
   try:
     spec = importlib.util.spec_from_file_location("verifier_kinds_rows", _KINDS_TABLE)

@@ -13,7 +13,7 @@ import pathlib
 import pytest
 
 from deepseekmath_jax.verifier import grade_batch
-from verifier_reasons import OK, WV, FM, UM, NA, RM, CM, TF
+from verifier_rows import OK, WV, FM, UM, NA, RM, CM, TF
 
 DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 _HAS_GSM8K = (DATA / "gsm8k" / "test.jsonl").exists()   # generated rows join the hand ones
