@@ -319,16 +319,13 @@ def make_update(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
   non-finite one is skipped, as in train_lib).
   """
   s = settings
-  M, K = s.num_minibatches, s.grad_accum_steps
-  minibatch_grad = make_minibatch_grad(graphdef, settings, prompt_len)
+  M = s.num_minibatches
+  minibatch_grad = make_minibatch_grad(graphdef, settings, prompt_len)  # checks K divides B/M
 
   def update(state: State, rest: Any, batch: dict[str, jax.Array]):
     B = batch["loss_mask"].shape[0]
     if B % M:
       raise ValueError(f"{B} questions per step are not divisible by {M} minibatches")
-    if (B // M) % K:
-      raise ValueError(f"{B // M} questions per minibatch are not divisible by "
-                       f"grad_accum_steps={K} (chunks hold whole groups)")
     adv_BxGxT = advantages(batch, s)
     keys = ("inputs", "positions", "segment_ids", "loss_mask", "old_logp", "ref_logp")
     mbs = {k: _minibatches(batch[k], M) for k in keys}

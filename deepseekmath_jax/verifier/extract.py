@@ -328,11 +328,9 @@ def _final_statement_after(text: str, end: int) -> str | None:
   after = text[end:]
   if not re.search(r"answer", after[-sentences.TAIL_CHARS:], re.IGNORECASE):
     return None
-  stated = _minerva(after) or sentences.answer_line(after)
-  if isinstance(stated, tuple):
-    stated = stated[1]
+  stated = _minerva(after)
   if stated is None:
-    found = _answer_is(after, _FINAL_ANSWER_IS_RE)
+    found = sentences.answer_line(after) or _answer_is(after, _FINAL_ANSWER_IS_RE)
     stated = found[1] if found else None
   if stated is None or not _STATES_VALUE_RE.search(stated):
     return None
